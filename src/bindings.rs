@@ -1,0 +1,77 @@
+//! The TypeScript twins of every type that crosses the IPC boundary, generated from the
+//! Rust definitions into one file that the UI imports. The file is committed; a test
+//! fails when it no longer matches (run `scripts/bindings.sh` to regenerate).
+
+use ts_rs::{Config, TS};
+
+use crate::account::{AccountSettings, Security, ServerEndpoint};
+use crate::connectivity::{Connectivity, SyncProgress};
+use crate::conversation::{
+    ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
+    FolderRole, MessageKey, MessageSummary, View,
+};
+use crate::events::EngineEvent;
+use crate::mime::{AttachmentInfo, MessageBody, MessageContent, SafeHtml, TextBlock, TextBlockKind};
+use crate::problem::{Problem, ProblemCode};
+use crate::profile::SetupState;
+
+/// Where the UI keeps the generated file, relative to the workspace root.
+pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
+
+/// The whole generated file.
+pub fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls: Vec<String> = [
+        ProblemCode::decl,
+        Problem::decl,
+        Security::decl,
+        ServerEndpoint::decl,
+        AccountSettings::decl,
+        SetupState::decl,
+        Connectivity::decl,
+        SyncProgress::decl,
+        ConversationId::decl,
+        MessageKey::decl,
+        View::decl,
+        FolderRole::decl,
+        Correspondent::decl,
+        ConversationSummary::decl,
+        ConversationPage::decl,
+        MessageSummary::decl,
+        ConversationDetail::decl,
+        SafeHtml::decl,
+        TextBlockKind::decl,
+        TextBlock::decl,
+        AttachmentInfo::decl,
+        MessageContent::decl,
+        MessageBody::decl,
+        EngineEvent::decl,
+    ]
+    .iter()
+    .map(|decl| format!("export {}\n", decl(&cfg)))
+    .collect();
+    format!(
+        "// Generated from the Rust types by `scripts/bindings.sh`. Do not edit.\n\n{}",
+        decls.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn committed_bindings_match_the_rust_types() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(super::BINDINGS_PATH);
+        let expected = super::typescript();
+        if std::env::var_os("BATON_WRITE_BINDINGS").is_some() {
+            std::fs::write(&path, &expected).expect("write bindings");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == expected,
+            "{} is out of date: run scripts/bindings.sh and commit the result",
+            super::BINDINGS_PATH
+        );
+    }
+}

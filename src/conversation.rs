@@ -1,0 +1,122 @@
+//! What the conversation list and the reading pane show. These types cross the IPC
+//! boundary; their TypeScript twins are generated (see `bindings`).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::problem::Problem;
+
+/// A conversation's id: stable while the conversation exists. Conversations merge when a
+/// message links two of them; the merged one keeps the older id. It travels as a string
+/// because JavaScript numbers cannot hold every u64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, TS)]
+#[ts(type = "string")]
+pub struct ConversationId(pub u64);
+
+impl Serialize for ConversationId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConversationId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(ConversationId).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a message lives on the server. The UID is only meaningful with its folder's
+/// UIDVALIDITY, so all three travel together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+pub struct MessageKey {
+    pub folder: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+}
+
+/// The lists in the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Conversations with at least one message in the inbox.
+    Inbox,
+    /// Conversations the team answered (a message in the Sent folder).
+    Sent,
+}
+
+/// What a folder is for, from SPECIAL-USE (RFC 6154) or, failing that, its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderRole {
+    Inbox,
+    Sent,
+    Drafts,
+    Trash,
+    Junk,
+    Archive,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Correspondent {
+    /// The display name, or empty when the mail gave none.
+    pub name: String,
+    pub address: String,
+}
+
+/// One row of the conversation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub subject: String,
+    /// The person the team talks to: the sender of the latest message that did not come
+    /// from the shared address.
+    pub customer: Correspondent,
+    /// Milliseconds since the Unix epoch of the newest message.
+    #[ts(type = "number")]
+    pub latest_at: i64,
+    pub message_count: u32,
+    /// The start of the newest message's text, when known.
+    pub preview: String,
+    pub has_attachments: bool,
+    /// The newest message came from the customer and no reply is known yet.
+    pub awaiting_reply: bool,
+}
+
+/// A window of a view's rows, newest first. `total` lets a virtualized list size itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConversationPage {
+    pub view: View,
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<ConversationSummary>,
+}
+
+/// A message as the reading pane lists it before its body is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MessageSummary {
+    pub key: MessageKey,
+    pub role: FolderRole,
+    pub from: Correspondent,
+    pub to: Vec<Correspondent>,
+    pub cc: Vec<Correspondent>,
+    pub subject: String,
+    /// Milliseconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub date: i64,
+    pub size: u32,
+    pub preview: String,
+    pub answered: bool,
+    pub flagged: bool,
+    /// Set when the headers could not be read; the rest of the message list is fine.
+    pub problem: Option<Problem>,
+}
+
+/// The whole conversation for the reading pane, oldest message first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConversationDetail {
+    pub id: ConversationId,
+    pub subject: String,
+    pub messages: Vec<MessageSummary>,
+}

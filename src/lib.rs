@@ -1,0 +1,14 @@
+//! Baton's engine: everything that is not pixels. IMAP sync, MIME ingest, threading, the
+//! local cache and the coordination contract for a shared mailbox. It knows nothing of
+//! the desktop shell; the shell calls the engine and forwards its events.
+
+pub mod account;
+pub mod bindings;
+pub mod connectivity;
+pub mod conversation;
+#[cfg(feature = "dev")]
+pub mod dev;
+pub mod events;
+pub mod mime;
+pub mod problem;
+pub mod profile;

@@ -1,0 +1,141 @@
+// Generated from the Rust types by `scripts/bindings.sh`. Do not edit.
+
+export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down";
+
+export type Problem = { code: ProblemCode, 
+/**
+ * English, for logs and as a fallback; the UI shows its own text for `code`.
+ */
+message: string, 
+/**
+ * What the server or the operating system said, when there is something, shown
+ * under "details".
+ */
+detail: string | null, };
+
+export type Security = "tls" | "start_tls";
+
+export type ServerEndpoint = { host: string, port: number, security: Security, };
+
+export type AccountSettings = { 
+/**
+ * This member's id in the team: `[a-z0-9][a-z0-9._-]{0,31}`. It becomes part of IMAP
+ * keywords, so it is validated strictly.
+ */
+member_id: string, 
+/**
+ * This member's name as colleagues see it.
+ */
+display_name: string, 
+/**
+ * The shared address, for example `support@example.com`.
+ */
+shared_address: string, imap: ServerEndpoint, smtp: ServerEndpoint, 
+/**
+ * The IMAP/SMTP login name.
+ */
+username: string, 
+/**
+ * A PEM file with an extra certificate authority to trust, for servers with a
+ * private CA. The system's trust store is always used as well.
+ */
+extra_ca_file: string | null, };
+
+export type SetupState = { profile: string, account: AccountSettings | null, };
+
+export type Connectivity = { "state": "not_configured" } | { "state": "connecting" } | { "state": "online", syncing: boolean, } | { "state": "offline", problem: Problem, } | { "state": "retrying", problem: Problem, in_secs: number, };
+
+export type SyncProgress = { folder: string, done: number, total: number, };
+
+export type ConversationId = string;
+
+export type MessageKey = { folder: string, uid_validity: number, uid: number, };
+
+export type View = "inbox" | "sent";
+
+export type FolderRole = "inbox" | "sent" | "drafts" | "trash" | "junk" | "archive" | "other";
+
+export type Correspondent = { 
+/**
+ * The display name, or empty when the mail gave none.
+ */
+name: string, address: string, };
+
+export type ConversationSummary = { id: ConversationId, subject: string, 
+/**
+ * The person the team talks to: the sender of the latest message that did not come
+ * from the shared address.
+ */
+customer: Correspondent, 
+/**
+ * Milliseconds since the Unix epoch of the newest message.
+ */
+latest_at: number, message_count: number, 
+/**
+ * The start of the newest message's text, when known.
+ */
+preview: string, has_attachments: boolean, 
+/**
+ * The newest message came from the customer and no reply is known yet.
+ */
+awaiting_reply: boolean, };
+
+export type ConversationPage = { view: View, total: number, offset: number, rows: Array<ConversationSummary>, };
+
+export type MessageSummary = { key: MessageKey, role: FolderRole, from: Correspondent, to: Array<Correspondent>, cc: Array<Correspondent>, subject: string, 
+/**
+ * Milliseconds since the Unix epoch.
+ */
+date: number, size: number, preview: string, answered: boolean, flagged: boolean, 
+/**
+ * Set when the headers could not be read; the rest of the message list is fine.
+ */
+problem: Problem | null, };
+
+export type ConversationDetail = { id: ConversationId, subject: string, messages: Array<MessageSummary>, };
+
+export type SafeHtml = { document: string, 
+/**
+ * How many remote images were blocked; the reading pane offers "load images" when
+ * this is not zero.
+ */
+blocked_remote_images: number, };
+
+export type TextBlockKind = "body" | "quote" | "signature";
+
+export type TextBlock = { kind: TextBlockKind, 
+/**
+ * Nesting depth of a quote (1 for `> `, 2 for `> > `); 0 for body and signature.
+ */
+depth: number, text: string, };
+
+export type AttachmentInfo = { 
+/**
+ * Position among the message's attachments, used to save it.
+ */
+index: number, filename: string, mime_type: string, size: number, 
+/**
+ * Shown inside the HTML (a `cid:` image) rather than listed as a file.
+ */
+inline: boolean, };
+
+export type MessageContent = { 
+/**
+ * The HTML part, sanitized with an allow-list, as a complete document for a
+ * sandboxed frame with a no-script, no-network policy.
+ */
+html: SafeHtml | null, 
+/**
+ * The plain-text part (or text derived from the HTML when there is none), split into
+ * blocks so quotes can be folded.
+ */
+text: Array<TextBlock>, attachments: Array<AttachmentInfo>, 
+/**
+ * Set when the message could only be read in part (bad charset, broken MIME
+ * structure); what could be read is still shown.
+ */
+problem: Problem | null, };
+
+export type MessageBody = { key: MessageKey, content: MessageContent, };
+
+export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "resync" };
