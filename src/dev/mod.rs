@@ -3,3 +3,5 @@
 //! desktop app (it depends on the engine without the `dev` feature).
 
 pub mod corpus;
+pub mod dovecot;
+pub mod tls;
