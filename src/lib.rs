@@ -12,3 +12,4 @@ pub mod events;
 pub mod mime;
 pub mod problem;
 pub mod profile;
+pub mod threading;
