@@ -9,7 +9,9 @@ pub mod conversation;
 #[cfg(feature = "dev")]
 pub mod dev;
 pub mod events;
+pub mod imap;
 pub mod mime;
 pub mod problem;
 pub mod profile;
+pub mod store;
 pub mod threading;

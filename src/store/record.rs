@@ -37,7 +37,10 @@ pub struct Address {
 
 impl From<&Address> for Correspondent {
     fn from(a: &Address) -> Correspondent {
-        Correspondent { name: a.name.clone(), address: a.address.clone() }
+        Correspondent {
+            name: a.name.clone(),
+            address: a.address.clone(),
+        }
     }
 }
 

@@ -1,0 +1,394 @@
+//! From a header FETCH to a cached message record. Pure: tested without a server.
+
+use std::borrow::Cow;
+
+use async_imap::imap_proto::AttributeValue;
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+
+use super::session::{Fetched, FlagUpdate};
+use crate::store::record::{Address, Flags, MessageRecord};
+
+/// The header fields the list and threading need. The same FETCH is the benchmark's
+/// baseline, so it is defined once.
+pub const HEADER_FIELDS: &str =
+    "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES THREAD-INDEX CONTENT-TYPE";
+
+pub fn fetch_items(condstore: bool) -> String {
+    let modseq = if condstore { " MODSEQ" } else { "" };
+    format!(
+        "(UID FLAGS{modseq} INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
+    )
+}
+
+/// What makes synthetic Message-IDs unique and the same on every client: the folder and
+/// its UIDVALIDITY.
+#[derive(Debug, Clone)]
+pub struct FolderSeed {
+    pub folder: String,
+    pub uid_validity: u32,
+}
+
+/// Turns one FETCH response into a record (when it carries headers) or a flag update.
+pub fn fetched(attributes: &[AttributeValue<'_>], seed: &FolderSeed) -> Option<Fetched> {
+    let mut record = MessageRecord::default();
+    let mut uid = None;
+    let mut header: Option<&[u8]> = None;
+    let mut flags = None;
+    let mut internal_date = None;
+    for attribute in attributes {
+        match attribute {
+            AttributeValue::Uid(u) => uid = Some(*u),
+            AttributeValue::ModSeq(m) => record.modseq = *m,
+            AttributeValue::Flags(f) => flags = Some(parse_flags(f)),
+            AttributeValue::Rfc822Size(size) => record.size = *size,
+            AttributeValue::InternalDate(date) => internal_date = parse_internal_date(date),
+            AttributeValue::BodySection { data, .. } => {
+                header = Some(data.as_deref().unwrap_or_default())
+            }
+            _ => {}
+        }
+    }
+    // A FETCH without UID is news about another message from another client (servers
+    // without QRESYNC send those); the caller resyncs instead.
+    let uid = uid?;
+    let (flag_bits, keywords) = flags.unwrap_or_default();
+    let Some(header) = header else {
+        return Some(Fetched::Flags(FlagUpdate {
+            uid,
+            flags: flag_bits,
+            keywords,
+            modseq: record.modseq,
+        }));
+    };
+    record.uid = uid;
+    record.flags = flag_bits;
+    record.keywords = keywords;
+    read_header_block(header, &mut record);
+    let arrived = internal_date.unwrap_or(0);
+    if record.date == 0 || !plausible_date(record.date, arrived) {
+        record.date = arrived;
+    }
+    if record.message_id.is_empty() {
+        record.message_id = format!(
+            "{}.{}.{}@baton.invalid",
+            uid,
+            seed.uid_validity,
+            hex_hash(&seed.folder)
+        );
+    }
+    Some(Fetched::Header(Box::new(record)))
+}
+
+/// A Date header more than a day after arrival, or before 1980, is a broken clock.
+fn plausible_date(date: i64, arrived: i64) -> bool {
+    const DAY: i64 = 24 * 3600 * 1000;
+    date > 315_532_800_000 && (arrived == 0 || date <= arrived + DAY)
+}
+
+/// Reads the fetched header fields into `record`. Broken headers give what can be read;
+/// a block with no header at all is noted as a problem.
+pub fn read_header_block(raw: &[u8], record: &mut MessageRecord) {
+    let Some(message) = MessageParser::new().parse_headers(raw) else {
+        record.problem = Some("the message has no readable headers".into());
+        record.subject = String::new();
+        return;
+    };
+    record.subject = message.subject().map(clean_line).unwrap_or_default();
+    record.from = message
+        .from()
+        .and_then(|a| a.first())
+        .map(address)
+        .unwrap_or_default();
+    record.to = message
+        .to()
+        .map(|a| a.iter().map(address).collect())
+        .unwrap_or_default();
+    record.cc = message
+        .cc()
+        .map(|a| a.iter().map(address).collect())
+        .unwrap_or_default();
+    record.date = message.date().map(|d| d.to_timestamp() * 1000).unwrap_or(0);
+    record.message_id = message.message_id().map(clean_id).unwrap_or_default();
+    record.in_reply_to = ids(message.in_reply_to());
+    record.references = ids(message.references());
+    record.thread_topic_key = message
+        .header_raw("Thread-Index")
+        .and_then(thread_index_key);
+    record.has_attachments = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct.subtype().is_some_and(|s| {
+                s.eq_ignore_ascii_case("mixed") || s.eq_ignore_ascii_case("related")
+            })
+            || ct.ctype().eq_ignore_ascii_case("application")
+    });
+}
+
+fn address(addr: &mail_parser::Addr<'_>) -> Address {
+    Address {
+        name: addr.name().map(clean_line).unwrap_or_default(),
+        address: addr
+            .address()
+            .map(|a| a.trim().to_lowercase())
+            .unwrap_or_default(),
+    }
+}
+
+/// One line of display text: no control characters, whitespace collapsed.
+fn clean_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let list: Vec<&Cow<'_, str>> = match value {
+        HeaderValue::Text(id) => vec![id],
+        HeaderValue::TextList(list) => list.iter().collect(),
+        _ => vec![],
+    };
+    list.into_iter()
+        .map(|id| clean_id(id))
+        .filter(|id| !id.is_empty() && id.len() <= 998 && !id.chars().any(char::is_whitespace))
+        .collect()
+}
+
+/// Outlook's Thread-Index is base64; its first 22 bytes are the same in every message of
+/// a conversation.
+fn thread_index_key(raw: &str) -> Option<String> {
+    let compact: String = raw.split_whitespace().collect();
+    let bytes = mail_parser::decoders::base64::base64_decode(compact.as_bytes())?;
+    if bytes.len() < 22 {
+        return None;
+    }
+    Some(bytes[..22].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub fn parse_flags(flags: &[Cow<'_, str>]) -> (Flags, Vec<String>) {
+    let mut bits = Flags::default();
+    let mut keywords = Vec::new();
+    for flag in flags {
+        match flag.to_ascii_lowercase().as_str() {
+            "\\seen" => bits.set(Flags::SEEN, true),
+            "\\answered" => bits.set(Flags::ANSWERED, true),
+            "\\flagged" => bits.set(Flags::FLAGGED, true),
+            "\\deleted" => bits.set(Flags::DELETED, true),
+            "\\draft" => bits.set(Flags::DRAFT, true),
+            "\\recent" => {}
+            other if !other.starts_with('\\') => keywords.push(other.to_owned()),
+            _ => {}
+        }
+    }
+    keywords.sort();
+    keywords.dedup();
+    (bits, keywords)
+}
+
+/// `17-Jul-1996 02:44:25 -0700` → milliseconds since the epoch.
+pub fn parse_internal_date(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(' ')?;
+    let (time, zone) = rest.trim().split_once(' ')?;
+    let mut d = date.trim().split('-');
+    let day: i64 = d.next()?.trim().parse().ok()?;
+    let month = match d.next()?.to_ascii_lowercase().as_str() {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = d.next()?.parse().ok()?;
+    let mut t = time.split(':');
+    let (h, m, s): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    let zone = zone.trim_start_matches(['+', '-']);
+    if zone.len() != 4 {
+        return None;
+    }
+    let zh: i64 = zone[..2].parse().ok()?;
+    let zm: i64 = zone[2..].parse().ok()?;
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + h * 3600 + m * 60 + s - sign * (zh * 3600 + zm * 60);
+    Some(seconds * 1000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn hex_hash(text: &str) -> String {
+    format!("{:016x}", crate::threading::conversation_id(text).0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::imap_proto::Response;
+
+    fn parse_fetch(line: &[u8]) -> Option<Fetched> {
+        let (_, response) = Response::parse(line).expect("valid response");
+        let Response::Fetch(_, attributes) = response else {
+            panic!("not a fetch")
+        };
+        fetched(
+            &attributes,
+            &FolderSeed {
+                folder: "INBOX".into(),
+                uid_validity: 7,
+            },
+        )
+    }
+
+    fn header_fetch(header: &str) -> Vec<u8> {
+        format!(
+            "* 1 FETCH (UID 42 FLAGS (\\Seen \\Answered Baton.Claim.Anna $Forwarded) MODSEQ (99) \
+             INTERNALDATE \"02-Nov-2026 10:00:05 +0100\" RFC822.SIZE 1234 \
+             BODY[HEADER.FIELDS (FROM SUBJECT)] {{{}}}\r\n{})\r\n",
+            header.len(),
+            header
+        )
+        .into_bytes()
+    }
+
+    fn record(header: &str) -> MessageRecord {
+        match parse_fetch(&header_fetch(header)) {
+            Some(Fetched::Header(record)) => *record,
+            other => panic!("expected a header, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn full_header_fetch() {
+        let r = record(
+            "From: =?iso-8859-1?q?Jos=E9_M=FCller?= <Jose@Example.NL>\r\n\
+             To: support@brightdesk.example, \"Anna\" <anna@brightdesk.example>\r\n\
+             Subject: =?utf-8?B?UmU6IGJlc3RlbGxpbmcg4oKsIDEy?=\r\n\
+             Date: Mon, 2 Nov 2026 09:59:00 +0100\r\n\
+             Message-ID: <abc@example.nl>\r\n\
+             In-Reply-To: <root@brightdesk.example>\r\n\
+             References: <root@brightdesk.example>\r\n <mid@example.nl>\r\n\
+             Content-Type: multipart/mixed; boundary=x\r\n\r\n",
+        );
+        assert_eq!(r.uid, 42);
+        assert_eq!(r.modseq, 99);
+        assert_eq!(r.size, 1234);
+        assert!(
+            r.flags.has(Flags::SEEN)
+                && r.flags.has(Flags::ANSWERED)
+                && !r.flags.has(Flags::FLAGGED)
+        );
+        assert_eq!(
+            r.keywords,
+            vec!["$forwarded".to_string(), "baton.claim.anna".to_string()]
+        );
+        assert_eq!(r.from.name, "José Müller");
+        assert_eq!(r.from.address, "jose@example.nl");
+        assert_eq!(r.to.len(), 2);
+        assert_eq!(r.subject, "Re: bestelling € 12");
+        assert_eq!(r.message_id, "abc@example.nl");
+        assert_eq!(r.in_reply_to, vec!["root@brightdesk.example"]);
+        assert_eq!(
+            r.references,
+            vec!["root@brightdesk.example", "mid@example.nl"]
+        );
+        assert!(r.has_attachments);
+        assert_eq!(
+            r.date,
+            parse_internal_date("02-Nov-2026 09:59:00 +0100").expect("date")
+        );
+        assert!(r.problem.is_none());
+    }
+
+    #[test]
+    fn missing_message_id_and_date_get_stable_fallbacks() {
+        let r = record("From: a@example.com\r\nSubject: hi\r\n\r\n");
+        assert!(r.message_id.starts_with("42.7."), "{}", r.message_id);
+        assert!(r.message_id.ends_with("@baton.invalid"));
+        assert_eq!(
+            r.date,
+            parse_internal_date("02-Nov-2026 10:00:05 +0100").expect("date")
+        );
+        assert_eq!(
+            record("From: a@example.com\r\n\r\n").message_id,
+            r.message_id
+        );
+    }
+
+    #[test]
+    fn absurd_dates_fall_back_to_arrival() {
+        let r = record("Date: Sat, 1 Jan 2050 00:00:00 +0000\r\n\r\n");
+        assert_eq!(
+            r.date,
+            parse_internal_date("02-Nov-2026 10:00:05 +0100").expect("date")
+        );
+    }
+
+    #[test]
+    fn garbage_headers_do_not_fail() {
+        let r = record("\u{1}\u{2} not a header at all\r\n\r\n");
+        assert_eq!(r.uid, 42);
+        let r = record("Subject: line\u{7}with\tcontrols\r\n\r\n");
+        assert_eq!(r.subject, "line with controls");
+    }
+
+    #[test]
+    fn outlook_thread_index() {
+        let r = record("Thread-Index: AdnN8JtQ2Yl1Yx7uQ0aKCn5Z0ZV9+gAAAAAA\r\n\r\n");
+        let key = r.thread_topic_key.expect("key");
+        assert_eq!(key.len(), 44);
+        let again = record("Thread-Index: AdnN8JtQ2Yl1Yx7uQ0aKCn5Z0ZV9+gAAAAAAABBBCCC\r\n\r\n");
+        assert_eq!(again.thread_topic_key, Some(key));
+    }
+
+    #[test]
+    fn flag_only_fetch() {
+        match parse_fetch(b"* 3 FETCH (UID 8 FLAGS (\\Flagged) MODSEQ (12))\r\n") {
+            Some(Fetched::Flags(update)) => {
+                assert_eq!(update.uid, 8);
+                assert_eq!(update.modseq, 12);
+                assert!(update.flags.has(Flags::FLAGGED));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_fetch(b"* 3 FETCH (FLAGS (\\Seen))\r\n").is_none());
+    }
+
+    #[test]
+    fn internal_dates() {
+        assert_eq!(parse_internal_date("01-Jan-1970 00:00:00 +0000"), Some(0));
+        assert_eq!(parse_internal_date(" 1-Jan-1970 01:00:00 +0100"), Some(0));
+        assert_eq!(
+            parse_internal_date("29-Feb-2024 12:00:00 -0230"),
+            Some(1_709_217_000_000)
+        );
+        assert_eq!(parse_internal_date("nonsense"), None);
+    }
+}
