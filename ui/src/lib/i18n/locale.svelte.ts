@@ -37,7 +37,7 @@ export class Locale {
   /** BCP 47 tag for Intl: Dutch as spoken in the Netherlands, English without a region. */
   tag = $derived(this.language === 'nl' ? 'nl-NL' : 'en');
 
-  #time = $derived(new Intl.DateTimeFormat(this.tag, { hour: '2-digit', minute: '2-digit' }));
+  #time = $derived(new Intl.DateTimeFormat(this.tag, { hour: 'numeric', minute: '2-digit' }));
   #weekday = $derived(new Intl.DateTimeFormat(this.tag, { weekday: 'short' }));
   #dayMonth = $derived(new Intl.DateTimeFormat(this.tag, { day: 'numeric', month: 'short' }));
   #dayMonthYear = $derived(

@@ -20,6 +20,7 @@ export class Workspace {
 
   start(view: View = 'inbox') {
     this.list.show(view);
+    this.focus('list');
   }
 
   focus(target: FocusTarget) {

@@ -1,0 +1,103 @@
+// Runs in the page before the app (the test server injects it ahead of the app's
+// script), installs @tauri-apps/api's own mockIPC with event mocking, and answers every
+// command from fixtures. Tests steer it through `window.__BATON_SCENARIO__` (set by an
+// init script) and read what the app asked for from `window.__ipcCalls`.
+import { mockIPC } from './api/mocks.js';
+import { emit } from './api/event.js';
+import * as fx from './fixtures.js';
+
+const scenario = {
+  configured: true,
+  totals: { inbox: 100000, sent: 0 },
+  connectivity: { state: 'online', syncing: false },
+  /** Conversation index whose newest message carries the hostile HTML. */
+  hostileIndex: null,
+  /** Conversation index whose newest message carries the friendly HTML with a blocked image. */
+  htmlIndex: 0,
+  saveAccountError: null,
+  /** Milliseconds each command waits, so loading states can be seen. */
+  latency: { get_message_body: 120, get_conversation: 40, list_conversations: 15 },
+  ...(window.__BATON_SCENARIO__ ?? {}),
+};
+const now = scenario.now ?? Date.now();
+
+window.__ipcCalls = [];
+window.__scenario = scenario;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function problem(code, message, detail = null) {
+  return { code, message, detail };
+}
+
+function body(key, allowRemoteImages) {
+  const { index, position } = fx.keyParts(key);
+  const newest = position === fx.messageCountFor(index) - 1;
+  const content = { html: null, text: fx.plainTextFor(index, position), attachments: [], problem: null };
+  if (newest && index === scenario.hostileIndex) {
+    content.html = { document: fx.HOSTILE_HTML, blocked_remote_images: 0 };
+  } else if (newest && index === scenario.htmlIndex) {
+    content.html = {
+      document: fx.friendlyHtml(allowRemoteImages, location.origin),
+      blocked_remote_images: allowRemoteImages ? 0 : 1,
+    };
+  }
+  if (index % 3 === 0 && newest) {
+    content.attachments = [
+      { index: 0, filename: 'invoice-2026-0113.pdf', mime_type: 'application/pdf', size: 48213, inline: false },
+      { index: 1, filename: 'photo-damage.jpg', mime_type: 'image/jpeg', size: 2380112, inline: false },
+      { index: 2, filename: 'logo.png', mime_type: 'image/png', size: 5120, inline: true },
+      { index: 3, filename: 'notes.txt', mime_type: 'text/plain', size: 812, inline: false },
+    ];
+  }
+  return { key, content };
+}
+
+async function handle(cmd, args) {
+  switch (cmd) {
+    case 'get_setup':
+      return { profile: 'default', account: scenario.configured ? fx.ACCOUNT : null };
+    case 'save_account':
+      if (scenario.saveAccountError) throw scenario.saveAccountError;
+      scenario.configured = true;
+      return null;
+    case 'get_connectivity':
+      return scenario.connectivity;
+    case 'list_conversations': {
+      const total = scenario.totals[args.view] ?? 0;
+      return fx.page(args.view, total, args.offset, args.limit, now);
+    }
+    case 'get_conversation': {
+      const parsed = fx.parseConversationId(args.id);
+      if (!parsed) throw problem('not_found', `no conversation ${args.id}`);
+      return fx.detailFor(parsed.view, parsed.index, now);
+    }
+    case 'get_message_body':
+      if (scenario.failBodyUid === args.key.uid) {
+        throw problem('message_unreadable', 'parse error', 'mail-parser: unexpected end of multipart');
+      }
+      return body(args.key, args.allowRemoteImages);
+    case 'save_attachment':
+      // 0 saves, 1 is a cancelled save dialog, 3 fails on a full disk.
+      if (args.index === 1) return null;
+      if (args.index === 3) throw problem('file_failed', 'disk full', 'No space left on device (os error 28)');
+      return '/home/anna/Downloads/invoice-2026-0113.pdf';
+    case 'open_link':
+      return null;
+    default:
+      throw new Error(`harness: unknown command ${cmd}`);
+  }
+}
+
+mockIPC(
+  async (cmd, args) => {
+    window.__ipcCalls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
+    await sleep(scenario.latency[cmd] ?? 0);
+    return handle(cmd, args);
+  },
+  { shouldMockEvents: true },
+);
+
+/** Tests push engine events through the same path Rust would. */
+window.__emitEngineEvent = (payload) => emit('engine-event', payload);
+window.__harnessReady = true;
