@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ipcCalls, startHarness } from './support/app.js';
+
+let harness;
+before(async () => {
+  harness = await startHarness();
+});
+after(async () => {
+  await harness?.close();
+});
+
+async function fill(page) {
+  await page.getByLabel('Member id').fill('anna');
+  await page.getByLabel('Display name').fill('Anna de Vries');
+  await page.getByLabel('Shared address').fill('support@example.com');
+  await page.locator('fieldset:has-text("Incoming mail") input').first().fill('mail.example.com');
+  await page.locator('fieldset:has-text("Outgoing mail") input').first().fill('smtp.example.com');
+  await page.getByLabel('User name').fill('support@example.com');
+  await page.getByLabel('Password').fill('correct horse');
+}
+
+test('first run shows the setup form with sensible defaults and client-side validation', async () => {
+  const app = await harness.open({ configured: false });
+  const { page } = app;
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    const imap = page.locator('fieldset:has-text("Incoming mail")');
+    const smtp = page.locator('fieldset:has-text("Outgoing mail")');
+    assert.equal(await imap.getByLabel('Port').inputValue(), '993');
+    assert.equal(await imap.getByLabel('Security').inputValue(), 'tls');
+    assert.equal(await smtp.getByLabel('Port').inputValue(), '465');
+    // STARTTLS moves a default port to its STARTTLS default.
+    await smtp.getByLabel('Security').selectOption('start_tls');
+    assert.equal(await smtp.getByLabel('Port').inputValue(), '587');
+    await smtp.getByLabel('Security').selectOption('tls');
+    assert.equal(await smtp.getByLabel('Port').inputValue(), '465');
+
+    // Submitting an empty form asks nothing of Rust and points at the fields.
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.locator('text=Some fields need attention.').waitFor();
+    assert.equal((await ipcCalls(page, 'save_account')).length, 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid')), 'true');
+
+    await page.getByLabel('Member id').fill('Anna Smith');
+    await page.getByLabel('Member id').blur();
+    await page.locator('text=Use 1–32 lowercase letters').waitFor();
+    await imap.getByLabel('Server').fill('https://mail.example.com');
+    await imap.getByLabel('Port').fill('99999');
+    await page.getByLabel('Shared address').fill('support');
+    await page.getByLabel('Display name').click();
+    assert.equal(await imap.locator('text=Enter a host name such as mail.example.com').count(), 1);
+    assert.equal(await imap.locator('text=Enter a port between 1 and 65535.').count(), 1);
+    assert.equal(await page.locator('text=Enter an address like support@example.com.').count(), 1);
+    await page.setViewportSize({ width: 1280, height: 1260 });
+    await page.$eval('.page', (el) => (el.scrollTop = 0));
+    await harness.screenshot(page, 'setup-invalid');
+  } finally {
+    await app.close();
+  }
+});
+
+test('setup shows plain words for auth_failed, with the server detail under Details', async () => {
+  const app = await harness.open({
+    configured: false,
+    saveAccountError: {
+      code: 'auth_failed',
+      message: 'authentication failed',
+      detail: 'NO [AUTHENTICATIONFAILED] Authentication failed.',
+    },
+  });
+  const { page } = app;
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    await fill(page);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    const alert = page.locator('[role="alert"][data-problem-code="auth_failed"]');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /The server refused the password\./);
+    assert.ok(!(await alert.locator('pre').isVisible()), 'details stay folded');
+    await alert.locator('summary', { hasText: 'Details' }).click();
+    assert.equal(await alert.locator('pre').textContent(), 'NO [AUTHENTICATIONFAILED] Authentication failed.');
+
+    const [call] = await ipcCalls(page, 'save_account');
+    assert.equal(call.args.password, 'correct horse');
+    assert.deepEqual(call.args.settings, {
+      member_id: 'anna',
+      display_name: 'Anna de Vries',
+      shared_address: 'support@example.com',
+      imap: { host: 'mail.example.com', port: 993, security: 'tls' },
+      smtp: { host: 'smtp.example.com', port: 465, security: 'tls' },
+      username: 'support@example.com',
+      extra_ca_file: null,
+    });
+    // Tall enough for the whole form and its error in one picture.
+    await page.setViewportSize({ width: 1280, height: 1260 });
+    await page.$eval('.page', (el) => (el.scrollTop = 0));
+    await harness.screenshot(page, 'setup');
+  } finally {
+    await app.close();
+  }
+});
+
+test('setup shows "Could not reach host:port." for unreachable, with the host and port typed', async () => {
+  const app = await harness.open({
+    configured: false,
+    saveAccountError: { code: 'unreachable', message: 'connect failed', detail: 'Connection refused (os error 111)' },
+  });
+  const { page } = app;
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    await fill(page);
+    const imap = page.locator('fieldset:has-text("Incoming mail")');
+    await imap.getByLabel('Server').fill('imap.example.net');
+    await imap.getByLabel('Port').fill('1993');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    const alert = page.locator('[role="alert"][data-problem-code="unreachable"]');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /Could not reach imap\.example\.net:1993\./);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a successful setup goes straight to the mailbox', async () => {
+  const app = await harness.open({ configured: false });
+  const { page } = app;
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    await fill(page);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.waitForSelector('[data-testid="conversation-list"] [data-conversation-id="inbox-0"]');
+    assert.equal((await ipcCalls(page, 'get_setup')).length, 2);
+  } finally {
+    await app.close();
+  }
+});
