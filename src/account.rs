@@ -48,7 +48,9 @@ impl AccountSettings {
     pub fn validate(&self) -> Result<()> {
         validate_member_id(&self.member_id)?;
         if self.display_name.trim().is_empty() || has_control(&self.display_name) {
-            return Err(invalid("the display name is empty or contains control characters"));
+            return Err(invalid(
+                "the display name is empty or contains control characters",
+            ));
         }
         validate_address(&self.shared_address)?;
         validate_host(&self.imap.host)?;
@@ -77,7 +79,9 @@ fn has_control(s: &str) -> bool {
 /// `[a-z0-9][a-z0-9._-]{0,31}`
 pub fn validate_member_id(id: &str) -> Result<()> {
     let mut chars = id.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
     if first_ok && rest_ok && id.len() <= 32 {
         Ok(())
@@ -93,14 +97,22 @@ pub fn validate_member_id(id: &str) -> Result<()> {
 pub fn validate_host(host: &str) -> Result<()> {
     let ok = !host.is_empty()
         && host.len() <= 253
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
-    if ok { Ok(()) } else { Err(invalid("the server name is not a valid host name")) }
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("the server name is not a valid host name"))
+    }
 }
 
 /// A login name is sent as an IMAP quoted string: no control characters, no NUL.
 pub fn validate_login(login: &str) -> Result<()> {
     if login.is_empty() || login.len() > 256 || has_control(login) {
-        Err(invalid("the user name is empty or contains control characters"))
+        Err(invalid(
+            "the user name is empty or contains control characters",
+        ))
     } else {
         Ok(())
     }
@@ -112,13 +124,19 @@ pub fn validate_address(address: &str) -> Result<()> {
         Some((local, domain)) => {
             !local.is_empty()
                 && local.len() <= 64
-                && local.chars().all(|c| c.is_ascii_graphic() && !"<>()[]\\,;:\"@".contains(c))
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && !"<>()[]\\,;:\"@".contains(c))
                 && validate_host(domain).is_ok()
                 && domain.contains('.')
         }
         None => false,
     };
-    if ok { Ok(()) } else { Err(invalid("the address is not a valid e-mail address")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("the address is not a valid e-mail address"))
+    }
 }
 
 #[cfg(test)]
@@ -130,7 +148,17 @@ mod tests {
         for good in ["anna", "a", "b.de-vries_2", "0", &"x".repeat(32)] {
             assert!(validate_member_id(good).is_ok(), "{good}");
         }
-        for bad in ["", "Anna", "-anna", ".a", "an na", "a\r\n", "a*", "ä", &"x".repeat(33)] {
+        for bad in [
+            "",
+            "Anna",
+            "-anna",
+            ".a",
+            "an na",
+            "a\r\n",
+            "a*",
+            "ä",
+            &"x".repeat(33),
+        ] {
             assert!(validate_member_id(bad).is_err(), "{bad}");
         }
     }

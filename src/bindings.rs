@@ -11,7 +11,9 @@ use crate::conversation::{
     FolderRole, MessageKey, MessageSummary, View,
 };
 use crate::events::EngineEvent;
-use crate::mime::{AttachmentInfo, MessageBody, MessageContent, SafeHtml, TextBlock, TextBlockKind};
+use crate::mime::{
+    AttachmentInfo, MessageBody, MessageContent, SafeHtml, TextBlock, TextBlockKind,
+};
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
 

@@ -22,7 +22,9 @@ impl Serialize for ConversationId {
 impl<'de> Deserialize<'de> for ConversationId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map(ConversationId).map_err(serde::de::Error::custom)
+        text.parse()
+            .map(ConversationId)
+            .map_err(serde::de::Error::custom)
     }
 }
 

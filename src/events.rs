@@ -10,11 +10,17 @@ use crate::conversation::ConversationId;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EngineEvent {
-    Connectivity { connectivity: Connectivity },
-    SyncProgress { progress: SyncProgress },
+    Connectivity {
+        connectivity: Connectivity,
+    },
+    SyncProgress {
+        progress: SyncProgress,
+    },
     /// Conversations were added, changed, merged or removed. `ids` lists the ones whose
-    /// rows changed; the list order may have changed as well.
-    ConversationsChanged { ids: Vec<ConversationId> },
+    /// rows changed (empty: any row may have changed); the order may have changed too.
+    ConversationsChanged {
+        ids: Vec<ConversationId>,
+    },
     /// The listener fell behind and missed events: reload everything shown.
     Resync,
 }
@@ -44,7 +50,9 @@ impl Events {
     }
 
     pub fn subscribe(&self) -> EventListener {
-        EventListener { receiver: self.sender.subscribe() }
+        EventListener {
+            receiver: self.sender.subscribe(),
+        }
     }
 }
 
@@ -76,6 +84,9 @@ mod tests {
         }
         assert_eq!(listener.next().await, Some(EngineEvent::Resync));
         // After the resync marker the listener continues with what is still buffered.
-        assert!(matches!(listener.next().await, Some(EngineEvent::ConversationsChanged { .. })));
+        assert!(matches!(
+            listener.next().await,
+            Some(EngineEvent::ConversationsChanged { .. })
+        ));
     }
 }

@@ -8,10 +8,16 @@ pub mod connectivity;
 pub mod conversation;
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod engine;
 pub mod events;
 pub mod imap;
 pub mod mime;
+pub mod mime_pending;
 pub mod problem;
 pub mod profile;
+pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod threading;
+
+pub use engine::Engine;

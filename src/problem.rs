@@ -63,7 +63,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(code: ProblemCode, message: impl Into<String>) -> Self {
-        Problem { code, message: message.into(), detail: None }
+        Problem {
+            code,
+            message: message.into(),
+            detail: None,
+        }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

@@ -37,7 +37,10 @@ impl Profile {
         })?;
         let dir = base_dir.join("profiles").join(name);
         std::fs::create_dir_all(&dir).map_err(|e| file_problem(&dir, e))?;
-        Ok(Profile { name: name.to_owned(), dir })
+        Ok(Profile {
+            name: name.to_owned(),
+            dir,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -56,8 +59,11 @@ impl Profile {
         let path = self.dir.join(ACCOUNT_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Problem::new(ProblemCode::InvalidSettings, "the saved account settings are damaged")
-                    .with_detail(format!("{}: {e}", path.display()))
+                Problem::new(
+                    ProblemCode::InvalidSettings,
+                    "the saved account settings are damaged",
+                )
+                .with_detail(format!("{}: {e}", path.display()))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(file_problem(&path, e)),
@@ -71,21 +77,30 @@ impl Profile {
         let path = self.dir.join(ACCOUNT_FILE);
         let tmp = self.dir.join(format!("{ACCOUNT_FILE}.tmp"));
         let json = serde_json::to_vec_pretty(settings).map_err(|e| {
-            Problem::new(ProblemCode::InvalidSettings, "the settings could not be written")
-                .with_detail(e.to_string())
+            Problem::new(
+                ProblemCode::InvalidSettings,
+                "the settings could not be written",
+            )
+            .with_detail(e.to_string())
         })?;
         std::fs::write(&tmp, json).map_err(|e| file_problem(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| file_problem(&path, e))
     }
 
     pub fn setup_state(&self) -> Result<SetupState> {
-        Ok(SetupState { profile: self.name.clone(), account: self.account()? })
+        Ok(SetupState {
+            profile: self.name.clone(),
+            account: self.account()?,
+        })
     }
 }
 
 fn file_problem(path: &Path, e: std::io::Error) -> Problem {
-    Problem::new(ProblemCode::FileFailed, format!("could not use {}", path.display()))
-        .with_detail(e.to_string())
+    Problem::new(
+        ProblemCode::FileFailed,
+        format!("could not use {}", path.display()),
+    )
+    .with_detail(e.to_string())
 }
 
 #[cfg(test)]
@@ -94,7 +109,11 @@ mod tests {
     use crate::account::{Security, ServerEndpoint};
 
     fn settings() -> AccountSettings {
-        let endpoint = |port| ServerEndpoint { host: "mail.example.com".into(), port, security: Security::Tls };
+        let endpoint = |port| ServerEndpoint {
+            host: "mail.example.com".into(),
+            port,
+            security: Security::Tls,
+        };
         AccountSettings {
             member_id: "anna".into(),
             display_name: "Anna de Vries".into(),

@@ -118,7 +118,9 @@ impl Threads {
 
     /// The Message-ID at the root of a conversation (the message itself may be missing).
     pub fn root_message_id(&self, id: ConversationId) -> Option<&str> {
-        self.ids.get(&id).map(|&root| &*self.nodes[root as usize].message_id)
+        self.ids
+            .get(&id)
+            .map(|&root| &*self.nodes[root as usize].message_id)
     }
 
     pub fn conversation_ids(&self) -> impl Iterator<Item = ConversationId> + '_ {
@@ -168,8 +170,15 @@ impl Threads {
             self.by_thread_key.entry(key.into()).or_insert(own);
         }
         if let Some(correspondent) = input.correspondent {
-            let entries = self.by_subject.entry(normalize_subject(input.subject).into()).or_default();
-            entries.push(SubjectEntry { node: own, date: input.date, correspondent: correspondent.into() });
+            let entries = self
+                .by_subject
+                .entry(normalize_subject(input.subject).into())
+                .or_default();
+            entries.push(SubjectEntry {
+                node: own,
+                date: input.date,
+                correspondent: correspondent.into(),
+            });
             if entries.len() > SUBJECT_ENTRIES {
                 entries.remove(0);
             }
@@ -205,7 +214,11 @@ impl Threads {
             return index;
         }
         let index = self.nodes.len() as NodeIndex;
-        self.nodes.push(Node { message_id: message_id.into(), parent: None, messages: Vec::new() });
+        self.nodes.push(Node {
+            message_id: message_id.into(),
+            parent: None,
+            messages: Vec::new(),
+        });
         self.by_message_id.insert(message_id.into(), index);
         index
     }
@@ -244,19 +257,21 @@ impl Threads {
     /// recent conversation with the same subject and customer when the subject says it
     /// is a reply.
     fn fallback_parent(&self, input: &ThreadInput<'_>, own: NodeIndex) -> Option<NodeIndex> {
-        if let Some(key) = input.thread_key {
-            if let Some(&node) = self.by_thread_key.get(key) {
-                let root = self.root(node);
-                if root != own && self.groups.contains_key(&root) {
-                    return Some(root);
-                }
+        if let Some(key) = input.thread_key
+            && let Some(&node) = self.by_thread_key.get(key)
+        {
+            let root = self.root(node);
+            if root != own && self.groups.contains_key(&root) {
+                return Some(root);
             }
         }
         if !is_reply_subject(input.subject) {
             return None;
         }
         let correspondent = input.correspondent?;
-        let entries = self.by_subject.get(normalize_subject(input.subject).as_str())?;
+        let entries = self
+            .by_subject
+            .get(normalize_subject(input.subject).as_str())?;
         entries
             .iter()
             .rev()
@@ -312,7 +327,10 @@ pub fn normalize_subject(subject: &str) -> String {
     while let Some((_, tail)) = split_prefix(rest) {
         rest = tail;
     }
-    rest.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    rest.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]
@@ -423,7 +441,10 @@ mod tests {
         add(&mut t, &msg(2, "b@x", &["a@x"]));
         add(&mut t, &msg(3, "c@x", &["c@x", "a@x"]));
         assert_eq!(t.conversation_count(), 1);
-        assert_eq!(sorted(&t, t.conversation_of(1).expect("threaded")), vec![1, 2, 3]);
+        assert_eq!(
+            sorted(&t, t.conversation_of(1).expect("threaded")),
+            vec![1, 2, 3]
+        );
     }
 
     #[test]
@@ -527,13 +548,19 @@ mod tests {
             add(&mut backward, m);
         });
         for m in &messages {
-            assert_eq!(forward.conversation_of(m.handle), backward.conversation_of(m.handle));
+            assert_eq!(
+                forward.conversation_of(m.handle),
+                backward.conversation_of(m.handle)
+            );
         }
     }
 
     #[test]
     fn subject_normalization() {
-        assert_eq!(normalize_subject("Re: RE[2]: Aw:  Order\t1234 "), "order 1234");
+        assert_eq!(
+            normalize_subject("Re: RE[2]: Aw:  Order\t1234 "),
+            "order 1234"
+        );
         assert_eq!(normalize_subject("Antw: Fwd: Factuur"), "factuur");
         assert_eq!(normalize_subject("Meeting: tomorrow"), "meeting: tomorrow");
         assert!(is_reply_subject("RE: x"));

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use async_imap::imap_proto::AttributeValue;
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 
-use super::session::{Fetched, FlagUpdate};
-use crate::store::record::{Address, Flags, MessageRecord};
+use super::session::Fetched;
+use crate::store::record::{Address, FlagUpdate, Flags, MessageRecord};
 
 /// The header fields the list and threading need. The same FETCH is the benchmark's
 /// baseline, so it is defined once.
@@ -77,6 +77,17 @@ pub fn fetched(attributes: &[AttributeValue<'_>], seed: &FolderSeed) -> Option<F
         );
     }
     Some(Fetched::Header(Box::new(record)))
+}
+
+/// An id for a message without Message-ID: the same on every client, as it is made of
+/// what all clients see alike (folder, UIDVALIDITY, UID).
+pub fn synthetic_message_id(uid: u32, seed: &FolderSeed) -> String {
+    format!(
+        "{}.{}.{}@baton.invalid",
+        uid,
+        seed.uid_validity,
+        hex_hash(&seed.folder)
+    )
 }
 
 /// A Date header more than a day after arrival, or before 1980, is a broken clock.

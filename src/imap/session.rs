@@ -19,7 +19,7 @@ use super::headers::{self, FolderSeed};
 use crate::account::ServerEndpoint;
 use crate::conversation::FolderRole;
 use crate::problem::{Problem, ProblemCode, Result};
-use crate::store::record::{Flags, MessageRecord};
+use crate::store::record::{FlagUpdate, MessageRecord};
 
 pub type ImapStream = tokio_rustls::client::TlsStream<TcpStream>;
 
@@ -80,14 +80,6 @@ pub struct SelectInfo {
     pub changed: Vec<FlagUpdate>,
     /// Whether QRESYNC parameters were sent, so `vanished`/`changed` are complete.
     pub qresync_used: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlagUpdate {
-    pub uid: u32,
-    pub flags: Flags,
-    pub keywords: Vec<String>,
-    pub modseq: u64,
 }
 
 /// One item of a header FETCH.
@@ -374,10 +366,10 @@ impl ImapSession {
             headers::fetch_items(self.caps.condstore)
         );
         self.execute(&command, |response| {
-            if let Response::Fetch(_, attributes) = response {
-                if let Some(item) = headers::fetched(attributes, seed) {
-                    on_item(item);
-                }
+            if let Response::Fetch(_, attributes) = response
+                && let Some(item) = headers::fetched(attributes, seed)
+            {
+                on_item(item);
             }
         })
         .await

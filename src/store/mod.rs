@@ -1,3 +1,563 @@
-//! The local cache: message headers per folder, conversations, and what the lists show.
+//! The local cache: message headers per folder, the conversations they form, and what
+//! the lists and the reading pane show. In memory for speed, persisted to sled in chunks
+//! (see `persist`), bodies in files (see `bodies`).
 
+pub mod bodies;
+pub mod index;
+pub mod persist;
 pub mod record;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use self::index::{ConversationIndex, RowMeta};
+use self::persist::{CHUNK_SHIFT, FolderMeta, FolderState, Persist};
+use self::record::{FlagUpdate, Flags, MessageRecord};
+use crate::conversation::{
+    ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
+    FolderRole, MessageKey, MessageSummary, View,
+};
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::threading::{MessageHandle, ThreadChanges, ThreadInput, Threads};
+
+/// Longest page the UI may ask for at once.
+pub const MAX_PAGE: usize = 500;
+
+pub struct Folder {
+    pub meta: FolderMeta,
+    pub messages: BTreeMap<u32, MessageRecord>,
+}
+
+/// Conversations whose rows changed; what the engine tells the window.
+pub type Changed = BTreeSet<ConversationId>;
+
+pub struct Store {
+    persist: Persist,
+    folders: Vec<Folder>,
+    threads: Threads,
+    index: ConversationIndex,
+    /// The shared address (lowercase): messages from it are the team's.
+    shared_address: String,
+    dirty_chunks: BTreeSet<(u16, u32)>,
+    dirty_folders: BTreeSet<u16>,
+}
+
+pub fn handle(slot: u16, uid: u32) -> MessageHandle {
+    (u64::from(slot) << 32) | u64::from(uid)
+}
+
+fn unhandle(handle: MessageHandle) -> (u16, u32) {
+    ((handle >> 32) as u16, handle as u32)
+}
+
+impl Store {
+    /// Opens the cache in `dir` and rebuilds the conversations from it.
+    pub fn open(dir: &Path, shared_address: &str) -> Result<Store> {
+        let persist = Persist::open(dir)?;
+        let mut folders: Vec<Folder> = Vec::new();
+        for meta in persist.load_folders()? {
+            let slot = meta.slot as usize;
+            if folders.len() <= slot {
+                folders.resize_with(slot + 1, || Folder {
+                    meta: placeholder_meta(),
+                    messages: BTreeMap::new(),
+                });
+            }
+            folders[slot] = Folder {
+                meta,
+                messages: BTreeMap::new(),
+            };
+        }
+        for chunk in persist.load_chunks() {
+            let (slot, records) = chunk?;
+            if let Some(folder) = folders.get_mut(slot as usize) {
+                folder
+                    .messages
+                    .extend(records.into_iter().map(|r| (r.uid, r)));
+            }
+        }
+        let mut store = Store {
+            persist,
+            folders,
+            threads: Threads::new(),
+            index: ConversationIndex::default(),
+            shared_address: shared_address.to_lowercase(),
+            dirty_chunks: BTreeSet::new(),
+            dirty_folders: BTreeSet::new(),
+        };
+        store.rethread();
+        Ok(store)
+    }
+
+    /// Threads every message again, oldest first. The result depends only on the
+    /// messages, so it is the same after a restart and on every colleague's computer.
+    pub fn rethread(&mut self) {
+        let mut order: Vec<(i64, MessageHandle)> = Vec::new();
+        for (slot, folder) in self.folders.iter().enumerate() {
+            order.extend(
+                folder
+                    .messages
+                    .values()
+                    .map(|r| (r.date, handle(slot as u16, r.uid))),
+            );
+        }
+        order.sort_unstable();
+        self.threads = Threads::new();
+        for (_, h) in &order {
+            if let Some(record) = record_in(&self.folders, *h) {
+                let correspondent = correspondent_of(&self.shared_address, record);
+                let input = thread_input(*h, record, correspondent.as_deref());
+                self.threads.add(&input);
+            }
+        }
+        self.index.clear();
+        let ids: Vec<ConversationId> = self.threads.conversation_ids().collect();
+        for id in ids {
+            let meta = self.row_meta(id);
+            self.index.set(id, meta);
+        }
+    }
+
+    fn record(&self, h: MessageHandle) -> Option<&MessageRecord> {
+        record_in(&self.folders, h)
+    }
+
+    fn is_team(&self, address: &str) -> bool {
+        address == self.shared_address
+    }
+
+    // ----- folders -----
+
+    pub fn folder(&self, slot: u16) -> Option<&Folder> {
+        self.folders.get(slot as usize)
+    }
+
+    pub fn slot_of(&self, name: &str) -> Option<u16> {
+        self.folders
+            .iter()
+            .position(|f| f.meta.name == name)
+            .map(|p| p as u16)
+    }
+
+    /// The slot for a folder, created when new.
+    pub fn ensure_folder(&mut self, name: &str, role: FolderRole) -> u16 {
+        if let Some(slot) = self.slot_of(name) {
+            if self.folders[slot as usize].meta.role != role {
+                self.folders[slot as usize].meta.role = role;
+                self.dirty_folders.insert(slot);
+            }
+            return slot;
+        }
+        let slot = self.folders.len() as u16;
+        self.folders.push(Folder {
+            meta: FolderMeta {
+                name: name.to_owned(),
+                slot,
+                role,
+                state: FolderState::default(),
+            },
+            messages: BTreeMap::new(),
+        });
+        self.dirty_folders.insert(slot);
+        slot
+    }
+
+    pub fn state(&self, slot: u16) -> FolderState {
+        self.folder(slot)
+            .map(|f| f.meta.state.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn set_state(&mut self, slot: u16, state: FolderState) {
+        if let Some(folder) = self.folders.get_mut(slot as usize)
+            && folder.meta.state != state
+        {
+            folder.meta.state = state;
+            self.dirty_folders.insert(slot);
+        }
+    }
+
+    pub fn uids(&self, slot: u16) -> Vec<u32> {
+        self.folder(slot)
+            .map(|f| f.messages.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn message_count(&self, slot: u16) -> usize {
+        self.folder(slot).map_or(0, |f| f.messages.len())
+    }
+
+    /// Forgets every message of a folder (its UIDVALIDITY changed: the UIDs mean
+    /// something else now).
+    pub fn reset_folder(&mut self, slot: u16) -> Changed {
+        let uids = self.uids(slot);
+        let changed = self.remove(slot, &uids);
+        self.set_state(slot, FolderState::default());
+        changed
+    }
+
+    // ----- changes -----
+
+    /// Adds or replaces messages.
+    pub fn upsert(&mut self, slot: u16, records: Vec<MessageRecord>) -> Changed {
+        let mut changes = ThreadChanges::default();
+        for record in records {
+            let h = handle(slot, record.uid);
+            self.dirty_chunks.insert((slot, record.uid >> CHUNK_SHIFT));
+            let Some(folder) = self.folders.get_mut(slot as usize) else {
+                continue;
+            };
+            let replaced = folder.messages.insert(record.uid, record);
+            if replaced.is_some() {
+                changes.merge(self.threads.remove(h));
+            }
+            if let Some(record) = record_in(&self.folders, h) {
+                let correspondent = correspondent_of(&self.shared_address, record);
+                let input = thread_input(h, record, correspondent.as_deref());
+                changes.merge(self.threads.add(&input));
+            }
+        }
+        self.reindex(changes.changed.into_iter().chain(changes.removed).collect())
+    }
+
+    pub fn apply_flags(&mut self, slot: u16, updates: &[FlagUpdate]) -> Changed {
+        let mut touched = BTreeSet::new();
+        for update in updates {
+            let Some(folder) = self.folders.get_mut(slot as usize) else {
+                break;
+            };
+            let Some(record) = folder.messages.get_mut(&update.uid) else {
+                continue;
+            };
+            if record.flags != update.flags
+                || record.keywords != update.keywords
+                || record.modseq != update.modseq
+            {
+                record.flags = update.flags;
+                record.keywords = update.keywords.clone();
+                record.modseq = update.modseq.max(record.modseq);
+                self.dirty_chunks.insert((slot, update.uid >> CHUNK_SHIFT));
+                touched.extend(self.threads.conversation_of(handle(slot, update.uid)));
+            }
+        }
+        self.reindex(touched)
+    }
+
+    pub fn remove(&mut self, slot: u16, uids: &[u32]) -> Changed {
+        let mut changes = ThreadChanges::default();
+        for &uid in uids {
+            let Some(folder) = self.folders.get_mut(slot as usize) else {
+                break;
+            };
+            if folder.messages.remove(&uid).is_some() {
+                self.dirty_chunks.insert((slot, uid >> CHUNK_SHIFT));
+                changes.merge(self.threads.remove(handle(slot, uid)));
+            }
+        }
+        self.reindex(changes.changed.into_iter().chain(changes.removed).collect())
+    }
+
+    pub fn set_preview(&mut self, slot: u16, uid: u32, preview: String) -> Changed {
+        let Some(record) = self
+            .folders
+            .get_mut(slot as usize)
+            .and_then(|f| f.messages.get_mut(&uid))
+        else {
+            return Changed::new();
+        };
+        record.preview = Some(preview);
+        self.dirty_chunks.insert((slot, uid >> CHUNK_SHIFT));
+        self.threads
+            .conversation_of(handle(slot, uid))
+            .into_iter()
+            .collect()
+    }
+
+    fn reindex(&mut self, ids: Changed) -> Changed {
+        for &id in &ids {
+            let meta = self.row_meta(id);
+            self.index.set(id, meta);
+        }
+        ids
+    }
+
+    fn row_meta(&self, id: ConversationId) -> Option<RowMeta> {
+        let mut meta: Option<RowMeta> = None;
+        for &h in self.threads.messages(id) {
+            let (slot, _) = unhandle(h);
+            let (Some(record), Some(folder)) = (self.record(h), self.folder(slot)) else {
+                continue;
+            };
+            let m = meta.get_or_insert(RowMeta {
+                latest: i64::MIN,
+                in_inbox: false,
+                in_sent: false,
+            });
+            m.latest = m.latest.max(record.date);
+            m.in_inbox |= folder.meta.role == FolderRole::Inbox;
+            m.in_sent |= folder.meta.role == FolderRole::Sent;
+        }
+        meta
+    }
+
+    /// Writes what changed to sled (without flushing; see `flush`).
+    pub fn save(&mut self) -> Result<()> {
+        for slot in std::mem::take(&mut self.dirty_folders) {
+            if let Some(folder) = self.folder(slot) {
+                self.persist.save_folder(&folder.meta)?;
+            }
+        }
+        for (slot, chunk) in std::mem::take(&mut self.dirty_chunks) {
+            let Some(folder) = self.folder(slot) else {
+                continue;
+            };
+            let start = chunk << CHUNK_SHIFT;
+            let end = start | ((1 << CHUNK_SHIFT) - 1);
+            let records: Vec<&MessageRecord> =
+                folder.messages.range(start..=end).map(|(_, r)| r).collect();
+            self.persist.save_chunk(slot, chunk, &records)?;
+        }
+        Ok(())
+    }
+
+    /// A handle to make the saved changes durable without holding the store.
+    pub fn flusher(&self) -> Flusher {
+        Flusher(self.persist.db_handle())
+    }
+
+    // ----- reading -----
+
+    pub fn page(&self, view: View, offset: usize, limit: usize) -> ConversationPage {
+        let rows = self
+            .index
+            .page(view, offset, limit.min(MAX_PAGE))
+            .into_iter()
+            .filter_map(|id| self.summary(id))
+            .collect();
+        ConversationPage {
+            view,
+            total: self.index.total(view) as u32,
+            offset: offset as u32,
+            rows,
+        }
+    }
+
+    fn sorted_records(&self, id: ConversationId) -> Vec<(u16, &MessageRecord)> {
+        let mut records: Vec<(u16, &MessageRecord)> = self
+            .threads
+            .messages(id)
+            .iter()
+            .filter_map(|&h| Some((unhandle(h).0, self.record(h)?)))
+            .collect();
+        records.sort_by_key(|(slot, r)| (r.date, *slot, r.uid));
+        records
+    }
+
+    fn role(&self, slot: u16) -> FolderRole {
+        self.folder(slot).map_or(FolderRole::Other, |f| f.meta.role)
+    }
+
+    pub fn summary(&self, id: ConversationId) -> Option<ConversationSummary> {
+        let records = self.sorted_records(id);
+        let (first_slot, first) = *records.first()?;
+        let (newest_slot, newest) = *records.last()?;
+        let _ = first_slot;
+        let customer = records
+            .iter()
+            .rev()
+            .find(|(_, r)| !self.is_team(&r.from.address))
+            .map(|(_, r)| Correspondent::from(&r.from))
+            .or_else(|| {
+                first
+                    .to
+                    .iter()
+                    .find(|a| !self.is_team(&a.address))
+                    .map(Correspondent::from)
+            })
+            .unwrap_or(Correspondent {
+                name: String::new(),
+                address: String::new(),
+            });
+        let preview = records
+            .iter()
+            .rev()
+            .find_map(|(_, r)| r.preview.clone())
+            .unwrap_or_default();
+        Some(ConversationSummary {
+            id,
+            subject: first.subject.clone(),
+            customer,
+            latest_at: newest.date,
+            message_count: records.len() as u32,
+            preview,
+            has_attachments: records.iter().any(|(_, r)| r.has_attachments),
+            awaiting_reply: self.role(newest_slot) == FolderRole::Inbox
+                && !self.is_team(&newest.from.address)
+                && !newest.flags.has(Flags::ANSWERED),
+        })
+    }
+
+    pub fn conversation(&self, id: ConversationId) -> Option<ConversationDetail> {
+        let records = self.sorted_records(id);
+        let subject = records.first()?.1.subject.clone();
+        let messages = records
+            .iter()
+            .filter_map(|(slot, r)| self.message_summary(*slot, r))
+            .collect();
+        Some(ConversationDetail {
+            id,
+            subject,
+            messages,
+        })
+    }
+
+    fn message_summary(&self, slot: u16, r: &MessageRecord) -> Option<MessageSummary> {
+        let folder = self.folder(slot)?;
+        Some(MessageSummary {
+            key: MessageKey {
+                folder: folder.meta.name.clone(),
+                uid_validity: folder.meta.state.uid_validity,
+                uid: r.uid,
+            },
+            role: folder.meta.role,
+            from: Correspondent::from(&r.from),
+            to: r.to.iter().map(Correspondent::from).collect(),
+            cc: r.cc.iter().map(Correspondent::from).collect(),
+            subject: r.subject.clone(),
+            date: r.date,
+            size: r.size,
+            preview: r.preview.clone().unwrap_or_default(),
+            answered: r.flags.has(Flags::ANSWERED),
+            flagged: r.flags.has(Flags::FLAGGED),
+            problem: r
+                .problem
+                .as_ref()
+                .map(|p| Problem::new(ProblemCode::MessageUnreadable, p.clone())),
+        })
+    }
+
+    /// The slot and record of a message the UI names, if it is still the same message.
+    pub fn locate(&self, key: &MessageKey) -> Option<(u16, &MessageRecord)> {
+        let slot = self.slot_of(&key.folder)?;
+        let folder = self.folder(slot)?;
+        if folder.meta.state.uid_validity != key.uid_validity {
+            return None;
+        }
+        Some((slot, folder.messages.get(&key.uid)?))
+    }
+
+    /// Messages without a preview, newest first.
+    pub fn missing_previews(&self, limit: usize) -> Vec<(u16, u32)> {
+        let mut missing: Vec<(i64, u16, u32)> = Vec::new();
+        for (slot, folder) in self.folders.iter().enumerate() {
+            missing.extend(
+                folder
+                    .messages
+                    .values()
+                    .filter(|r| r.preview.is_none())
+                    .map(|r| (r.date, slot as u16, r.uid)),
+            );
+        }
+        missing.sort_unstable_by(|a, b| b.cmp(a));
+        missing.truncate(limit);
+        missing
+            .into_iter()
+            .map(|(_, slot, uid)| (slot, uid))
+            .collect()
+    }
+
+    /// The date of the newest cached message (0 when empty).
+    pub fn newest_date(&self) -> i64 {
+        self.folders
+            .iter()
+            .flat_map(|f| f.messages.values().map(|r| r.date))
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn date_of(&self, slot: u16, uid: u32) -> i64 {
+        self.folder(slot)
+            .and_then(|f| f.messages.get(&uid))
+            .map_or(0, |r| r.date)
+    }
+
+    /// The newest message of each conversation that still lacks a preview.
+    pub fn previews_wanted(&self, ids: &[ConversationId]) -> Vec<(u16, u32)> {
+        ids.iter()
+            .filter_map(|&id| {
+                let records = self.sorted_records(id);
+                let (slot, newest) = records.last()?;
+                newest.preview.is_none().then_some((*slot, newest.uid))
+            })
+            .collect()
+    }
+
+    pub fn conversation_count(&self) -> usize {
+        self.threads.conversation_count()
+    }
+
+    pub fn total(&self, view: View) -> usize {
+        self.index.total(view)
+    }
+}
+
+/// Makes saved changes durable; cheap to clone, used outside the store's lock.
+#[derive(Clone)]
+pub struct Flusher(sled::Db);
+
+impl Flusher {
+    pub async fn flush(&self) -> Result<()> {
+        self.0.flush_async().await.map_err(|e| {
+            Problem::new(
+                ProblemCode::CacheFailed,
+                "the local cache could not be saved",
+            )
+            .with_detail(e.to_string())
+        })?;
+        Ok(())
+    }
+}
+
+fn record_in(folders: &[Folder], h: MessageHandle) -> Option<&MessageRecord> {
+    let (slot, uid) = unhandle(h);
+    folders.get(slot as usize)?.messages.get(&uid)
+}
+
+/// The customer's address of a message: its sender, or for the team's own messages the
+/// first recipient.
+fn correspondent_of(shared_address: &str, record: &MessageRecord) -> Option<String> {
+    if record.from.address != shared_address && !record.from.address.is_empty() {
+        return Some(record.from.address.clone());
+    }
+    record
+        .to
+        .iter()
+        .find(|a| a.address != shared_address)
+        .map(|a| a.address.clone())
+}
+
+fn placeholder_meta() -> FolderMeta {
+    FolderMeta {
+        name: String::new(),
+        slot: u16::MAX,
+        role: FolderRole::Other,
+        state: FolderState::default(),
+    }
+}
+
+fn thread_input<'a>(
+    h: MessageHandle,
+    record: &'a MessageRecord,
+    correspondent: Option<&'a str>,
+) -> ThreadInput<'a> {
+    ThreadInput {
+        handle: h,
+        message_id: &record.message_id,
+        references: &record.references,
+        in_reply_to: &record.in_reply_to,
+        subject: &record.subject,
+        date: record.date,
+        thread_key: record.thread_topic_key.as_deref(),
+        correspondent,
+    }
+}

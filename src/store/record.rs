@@ -73,3 +73,12 @@ pub struct MessageRecord {
     /// Why the headers could not be read, when they could not.
     pub problem: Option<String>,
 }
+
+/// New flags of a message, from a flag FETCH or news pushed by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagUpdate {
+    pub uid: u32,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    pub modseq: u64,
+}

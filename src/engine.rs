@@ -1,0 +1,384 @@
+//! The engine's one facade. The desktop shell (and tests, and the benchmark) call these
+//! methods and forward the events; nothing else of the engine is needed to run Baton.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::account::AccountSettings;
+use crate::connectivity::Connectivity;
+use crate::conversation::{ConversationDetail, ConversationId, ConversationPage, MessageKey, View};
+use crate::events::{EngineEvent, EventListener, Events};
+use crate::imap::connect::open_session;
+use crate::imap::tls::client_config;
+use crate::mime::{AttachmentInfo, MessageBody};
+use crate::mime_pending::IngestOptions;
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::profile::{Profile, SetupState};
+use crate::secrets::SecretStore;
+use crate::store::Store;
+use crate::store::bodies::BodyCache;
+use crate::sync::connection::Connection;
+use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
+use crate::sync::folder::SyncContext;
+use crate::sync::worker::SyncWorker;
+
+/// How long shutdown waits for the connection tasks before aborting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// A cheap handle; clones share one engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    profile: Profile,
+    secrets: Arc<dyn SecretStore>,
+    events: Events,
+    connectivity: watch::Sender<Connectivity>,
+    running: Mutex<Option<Running>>,
+}
+
+/// The parts that exist while an account is configured.
+struct Running {
+    ctx: SyncContext,
+    bodies: mpsc::Sender<BodyRequest>,
+    wake: Arc<Notify>,
+    wanted: PreviewQueue,
+    previews: Arc<Notify>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Opens a profile: its cache is loaded and, when an account is configured, the
+    /// connections start. Must be called inside a tokio runtime.
+    pub async fn open(profile: Profile, secrets: Arc<dyn SecretStore>) -> Result<Engine> {
+        let (connectivity, _) = watch::channel(Connectivity::NotConfigured);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                profile,
+                secrets,
+                events: Events::new(),
+                connectivity,
+                running: Mutex::new(None),
+            }),
+        };
+        engine.forward_connectivity();
+        if let Some(account) = engine.inner.profile.account()? {
+            engine.start(account).await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn events(&self) -> EventListener {
+        self.inner.events.subscribe()
+    }
+
+    pub fn connectivity(&self) -> Connectivity {
+        self.inner.connectivity.borrow().clone()
+    }
+
+    pub fn setup_state(&self) -> Result<SetupState> {
+        self.inner.profile.setup_state()
+    }
+
+    /// Checks the settings by logging in, then stores the password in the credential
+    /// store, saves the settings and (re)starts syncing.
+    pub async fn configure(&self, settings: AccountSettings, password: String) -> Result<()> {
+        settings.validate()?;
+        let tls = client_config(settings.extra_ca_file.as_deref())?;
+        let session = open_session(&settings.imap, tls, &settings.username, &password).await?;
+        session.logout().await;
+        let secrets = self.inner.secrets.clone();
+        let key = settings.credential_key();
+        tokio::task::spawn_blocking(move || secrets.set(&key, &password))
+            .await
+            .map_err(|e| {
+                Problem::new(
+                    ProblemCode::CredentialStoreFailed,
+                    "the password could not be saved",
+                )
+                .with_detail(e.to_string())
+            })??;
+        self.inner.profile.save_account(&settings)?;
+        self.stop().await;
+        self.start(settings).await
+    }
+
+    /// Asks the connections to try again now (after a network change, or when the user
+    /// presses "retry").
+    pub fn retry_now(&self) {
+        if let Some(running) = self.running_ref().as_ref() {
+            running.wake.notify_one();
+        }
+    }
+
+    fn running_ref(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn forward_connectivity(&self) {
+        let mut changes = self.inner.connectivity.subscribe();
+        let events = self.inner.events.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let connectivity = changes.borrow_and_update().clone();
+                events.emit(EngineEvent::Connectivity { connectivity });
+            }
+        });
+    }
+
+    fn cache_dir(&self, account: &AccountSettings) -> PathBuf {
+        // One cache per server account, so switching accounts never mixes mailboxes.
+        let id = crate::threading::conversation_id(&account.credential_key()).0;
+        self.inner.profile.cache_dir().join(format!("{id:016x}"))
+    }
+
+    async fn start(&self, account: AccountSettings) -> Result<()> {
+        let dir = self.cache_dir(&account);
+        let shared = account.shared_address.clone();
+        let store_dir = dir.join("headers");
+        let store = tokio::task::spawn_blocking(move || Store::open(&store_dir, &shared))
+            .await
+            .map_err(|e| {
+                Problem::new(ProblemCode::CacheFailed, "the cache could not be opened")
+                    .with_detail(e.to_string())
+            })??;
+        let ctx = SyncContext {
+            store: Arc::new(Mutex::new(store)),
+            events: self.inner.events.clone(),
+            bodies: BodyCache::new(&dir.join("bodies")),
+        };
+        let connection = Connection {
+            tls: client_config(account.extra_ca_file.as_deref())?,
+            account,
+            secrets: self.inner.secrets.clone(),
+        };
+        let cancel = CancellationToken::new();
+        let wake = Arc::new(Notify::new());
+        let previews = Arc::new(Notify::new());
+        let wanted = PreviewQueue::default();
+        let (bodies, requests) = mpsc::channel(64);
+        let worker = SyncWorker {
+            connection: connection.clone(),
+            ctx: ctx.clone(),
+            connectivity: self.inner.connectivity.clone(),
+            wake: wake.clone(),
+            previews: previews.clone(),
+            cancel: cancel.clone(),
+        };
+        let fetcher = Fetcher {
+            connection,
+            ctx: ctx.clone(),
+            requests,
+            previews: previews.clone(),
+            wanted: wanted.clone(),
+            cancel: cancel.clone(),
+        };
+        let tasks = vec![tokio::spawn(worker.run()), tokio::spawn(fetcher.run())];
+        *self.running_ref() = Some(Running {
+            ctx,
+            bodies,
+            wake,
+            wanted,
+            previews,
+            cancel,
+            tasks,
+        });
+        self.inner.events.emit(EngineEvent::Resync);
+        Ok(())
+    }
+
+    /// Staged shutdown: cancel, wait a little for a clean logout, then abort.
+    async fn stop(&self) {
+        let running = self.running_ref().take();
+        let Some(running) = running else { return };
+        running.cancel.cancel();
+        for mut task in running.tasks {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+        let flusher = running.ctx.store().flusher();
+        if let Err(problem) = flusher.flush().await {
+            tracing::warn!("cache flush at shutdown: {problem}");
+        }
+        self.inner
+            .connectivity
+            .send_replace(Connectivity::NotConfigured);
+    }
+
+    pub async fn shutdown(&self) {
+        self.stop().await;
+    }
+
+    fn ctx(&self) -> Option<SyncContext> {
+        self.running_ref().as_ref().map(|r| r.ctx.clone())
+    }
+
+    pub fn list_conversations(&self, view: View, offset: u32, limit: u32) -> ConversationPage {
+        let running = self.running_ref();
+        let Some(running) = running.as_ref() else {
+            return ConversationPage {
+                view,
+                total: 0,
+                offset,
+                rows: vec![],
+            };
+        };
+        let store = running.ctx.store();
+        let page = store.page(view, offset as usize, limit as usize);
+        let ids: Vec<ConversationId> = page
+            .rows
+            .iter()
+            .filter(|r| r.preview.is_empty())
+            .map(|r| r.id)
+            .collect();
+        let wanted = store.previews_wanted(&ids);
+        drop(store);
+        if !wanted.is_empty() {
+            running.wanted.push(wanted);
+            running.previews.notify_one();
+        }
+        page
+    }
+
+    pub fn conversation(&self, id: ConversationId) -> Result<ConversationDetail> {
+        self.ctx()
+            .and_then(|ctx| ctx.store().conversation(id))
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
+    }
+
+    /// The raw message, from the body cache or the server.
+    async fn raw_message(&self, key: &MessageKey) -> Result<Vec<u8>> {
+        let (ctx, sender) = {
+            let running = self.running_ref();
+            let running = running
+                .as_ref()
+                .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+            (running.ctx.clone(), running.bodies.clone())
+        };
+        let (slot, size) = {
+            let store = ctx.store();
+            let (slot, record) = store.locate(key).ok_or_else(|| {
+                Problem::new(
+                    ProblemCode::MessageGone,
+                    "the message is no longer in the mailbox",
+                )
+            })?;
+            (slot, record.size)
+        };
+        if u64::from(size) > MAX_BODY {
+            return Err(Problem::new(
+                ProblemCode::MessageTooLarge,
+                "the message is too large to show",
+            ));
+        }
+        if let Some(raw) = ctx.bodies.read(slot, key.uid_validity, key.uid).await {
+            return Ok(raw);
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = BodyRequest {
+            slot,
+            folder: key.folder.clone(),
+            uid_validity: key.uid_validity,
+            uid: key.uid,
+            reply,
+        };
+        let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
+        sender.send(request).await.map_err(|_| shutting_down())?;
+        let raw = answer.await.map_err(|_| shutting_down())??;
+        ctx.bodies
+            .write(slot, key.uid_validity, key.uid, &raw)
+            .await?;
+        Ok(raw)
+    }
+
+    pub async fn message_body(
+        &self,
+        key: MessageKey,
+        allow_remote_images: bool,
+    ) -> Result<MessageBody> {
+        let raw = self.raw_message(&key).await?;
+        let content = tokio::task::spawn_blocking(move || {
+            crate::mime_pending::ingest(
+                &raw,
+                &IngestOptions {
+                    allow_remote_images,
+                },
+            )
+        })
+        .await
+        .map_err(|e| {
+            Problem::new(
+                ProblemCode::MessageUnreadable,
+                "the message could not be read",
+            )
+            .with_detail(e.to_string())
+        })?;
+        Ok(MessageBody { key, content })
+    }
+
+    /// Writes attachment `index` of a message to `path`.
+    pub async fn save_attachment(
+        &self,
+        key: MessageKey,
+        index: u32,
+        path: &Path,
+    ) -> Result<AttachmentInfo> {
+        let raw = self.raw_message(&key).await?;
+        let (info, bytes) =
+            tokio::task::spawn_blocking(move || crate::mime_pending::attachment(&raw, index))
+                .await
+                .map_err(|e| {
+                    Problem::new(
+                        ProblemCode::MessageUnreadable,
+                        "the attachment could not be read",
+                    )
+                    .with_detail(e.to_string())
+                })??;
+        tokio::fs::write(path, bytes).await.map_err(|e| {
+            Problem::new(
+                ProblemCode::FileFailed,
+                format!("could not write {}", path.display()),
+            )
+            .with_detail(e.to_string())
+        })?;
+        Ok(info)
+    }
+
+    /// The attachment's metadata, for a save dialog's suggested file name.
+    pub async fn attachment_info(&self, key: MessageKey, index: u32) -> Result<AttachmentInfo> {
+        let raw = self.raw_message(&key).await?;
+        let content = tokio::task::spawn_blocking(move || {
+            crate::mime_pending::ingest(
+                &raw,
+                &IngestOptions {
+                    allow_remote_images: false,
+                },
+            )
+        })
+        .await
+        .map_err(|e| {
+            Problem::new(
+                ProblemCode::MessageUnreadable,
+                "the message could not be read",
+            )
+            .with_detail(e.to_string())
+        })?;
+        content
+            .attachments
+            .into_iter()
+            .find(|a| a.index == index)
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the attachment does not exist"))
+    }
+}

@@ -1,0 +1,9 @@
+//! Keeping the cache in step with the server: the plan for a folder, applying it, and
+//! the two connection tasks (sync with IDLE, and bodies/previews on demand).
+
+pub mod backoff;
+pub mod connection;
+pub mod fetcher;
+pub mod folder;
+pub mod plan;
+pub mod worker;

@@ -1,0 +1,158 @@
+//! The sync connection: one owned task that logs in, brings the inbox and the Sent
+//! folder up to date, then waits in IDLE for news. It reconnects by dropping the session,
+//! waiting with jittered backoff, and reports every state through `Connectivity`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::backoff;
+use super::connection::Connection;
+use super::folder::{SyncContext, sync_folder};
+use crate::connectivity::Connectivity;
+use crate::conversation::FolderRole;
+use crate::imap::session::{IdleEnd, ImapSession};
+use crate::problem::{Problem, ProblemCode, Result};
+
+/// How long one IDLE lasts before the Sent folder is checked again; well below the
+/// 29 minutes after which servers may drop an idle connection.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// Servers without IDLE are asked this often.
+const POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+pub struct SyncWorker {
+    pub connection: Connection,
+    pub ctx: SyncContext,
+    pub connectivity: watch::Sender<Connectivity>,
+    /// Ends IDLE or a backoff wait early (the user asked to retry, or to sync now).
+    pub wake: Arc<Notify>,
+    /// Told after each sync round, so missing previews get fetched.
+    pub previews: Arc<Notify>,
+    pub cancel: CancellationToken,
+}
+
+/// The folders Baton syncs and where they sit in the cache.
+struct Folders {
+    inbox: (u16, String),
+    sent: Option<(u16, String)>,
+}
+
+impl SyncWorker {
+    pub async fn run(self) {
+        let mut failures = 0u32;
+        loop {
+            self.set(Connectivity::Connecting);
+            let outcome = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                outcome = self.session_round(&mut failures) => outcome,
+            };
+            let problem = match outcome {
+                Ok(()) => return,
+                Err(problem) => problem,
+            };
+            tracing::warn!(code = ?problem.code, "sync connection: {problem} ({:?})", problem.detail);
+            if matches!(
+                problem.code,
+                ProblemCode::AuthFailed
+                    | ProblemCode::PasswordMissing
+                    | ProblemCode::InvalidSettings
+            ) {
+                // Trying again would only repeat the refusal (and may lock the
+                // account); wait for new settings or an explicit retry.
+                self.set(Connectivity::Offline { problem });
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return,
+                    _ = self.wake.notified() => continue,
+                }
+            }
+            let delay = backoff::delay(failures);
+            failures = failures.saturating_add(1);
+            self.set(Connectivity::Retrying {
+                problem,
+                in_secs: delay.as_secs_f64().ceil() as u32,
+            });
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    fn set(&self, state: Connectivity) {
+        self.connectivity.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+    }
+
+    /// One connection's life: returns only with the problem that ended it (or Ok when
+    /// cancelled).
+    async fn session_round(&self, failures: &mut u32) -> Result<()> {
+        let mut session = self.connection.open().await?;
+        *failures = 0;
+        self.set(Connectivity::Online { syncing: true });
+        let folders = self.find_folders(&mut session).await?;
+        if let Some((slot, name)) = &folders.sent {
+            sync_folder(&mut session, &self.ctx, *slot, name).await?;
+        }
+        sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
+        self.set(Connectivity::Online { syncing: false });
+        self.previews.notify_one();
+
+        loop {
+            let end = if session.caps().idle {
+                session.idle(IDLE_LIMIT, &self.wake).await?
+            } else {
+                tokio::select! {
+                    _ = self.wake.notified() => IdleEnd::Woken,
+                    _ = tokio::time::sleep(POLL_INTERVAL) => IdleEnd::TimedOut,
+                }
+            };
+            if self.cancel.is_cancelled() {
+                session.logout().await;
+                return Ok(());
+            }
+            if end == IdleEnd::TimedOut
+                && let Some((slot, name)) = &folders.sent
+            {
+                sync_folder(&mut session, &self.ctx, *slot, name).await?;
+            }
+            // Re-selecting the inbox with QRESYNC reports exactly what changed.
+            let changed =
+                sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
+            if changed {
+                self.previews.notify_one();
+            }
+        }
+    }
+
+    async fn find_folders(&self, session: &mut ImapSession) -> Result<Folders> {
+        let listed = session.list_folders().await?;
+        let inbox_name = listed
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case("INBOX"))
+            .map_or_else(|| "INBOX".to_owned(), |f| f.name.clone());
+        let sent_name = listed
+            .iter()
+            .find(|f| f.role == FolderRole::Sent && f.selectable)
+            .map(|f| f.name.clone());
+        let mut store = self.ctx.store();
+        let inbox = (
+            store.ensure_folder(&inbox_name, FolderRole::Inbox),
+            inbox_name,
+        );
+        let sent = sent_name.map(|name| (store.ensure_folder(&name, FolderRole::Sent), name));
+        store.save()?;
+        if listed.is_empty() {
+            return Err(Problem::new(
+                ProblemCode::ProtocolError,
+                "the server listed no folders",
+            ));
+        }
+        Ok(Folders { inbox, sent })
+    }
+}

@@ -1,0 +1,130 @@
+//! Shared set-up for the engine's integration tests: a private Dovecot with a team of
+//! logins on one shared mailbox, engines connected to it, and small mail builders.
+#![allow(dead_code)]
+
+pub mod proxy;
+pub mod raw;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::Engine;
+use baton::account::{AccountSettings, Security, ServerEndpoint};
+use baton::connectivity::Connectivity;
+use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
+use baton::profile::Profile;
+use baton::secrets::{MemorySecrets, SecretStore};
+
+pub const SHARED: &str = "support@brightdesk.example";
+
+pub fn dovecot() -> Dovecot {
+    Dovecot::start(DovecotOptions {
+        dir: None,
+        logins: vec![
+            Login::new("anna", "anna-secret", "support"),
+            Login::new("bram", "bram-secret", "support"),
+        ],
+    })
+    .expect("a private Dovecot must start for this test")
+}
+
+pub fn account(server: &Dovecot, member: &str, port: u16) -> AccountSettings {
+    AccountSettings {
+        member_id: member.into(),
+        display_name: member.into(),
+        shared_address: SHARED.into(),
+        imap: ServerEndpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::Tls,
+        },
+        smtp: ServerEndpoint {
+            host: "127.0.0.1".into(),
+            port: 465,
+            security: Security::Tls,
+        },
+        username: member.into(),
+        extra_ca_file: Some(server.pki.ca_file.display().to_string()),
+    }
+}
+
+pub fn password(member: &str) -> String {
+    format!("{member}-secret")
+}
+
+/// An engine for `member` in its own profile directory, configured against `server`
+/// through `port` (Dovecot's own, or a proxy's).
+pub async fn engine(dir: &std::path::Path, server: &Dovecot, member: &str, port: u16) -> Engine {
+    let profile = Profile::open(dir, member).expect("profile");
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = Engine::open(profile, secrets).await.expect("engine opens");
+    engine
+        .configure(account(server, member, port), password(member))
+        .await
+        .expect("the account is accepted");
+    engine
+}
+
+/// Reopens an already configured profile, as the app does at start.
+pub async fn reopen(dir: &std::path::Path, member: &str, secrets: Arc<dyn SecretStore>) -> Engine {
+    Engine::open(Profile::open(dir, member).expect("profile"), secrets)
+        .await
+        .expect("engine opens")
+}
+
+/// Polls until `done` holds; fails the test with `what` after `limit`.
+pub async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn wait_synced(engine: &Engine) {
+    wait_until(Duration::from_secs(60), "the first sync is done", || {
+        matches!(
+            engine.connectivity(),
+            Connectivity::Online { syncing: false }
+        )
+    })
+    .await;
+}
+
+/// A plain mail from a customer, optionally replying to earlier Message-IDs.
+pub fn mail(id: &str, from: &str, subject: &str, references: &[&str], body: &str) -> Vec<u8> {
+    let mut headers = format!(
+        "From: {from}\r\nTo: {SHARED}\r\nSubject: {subject}\r\nDate: Mon, 2 Nov 2026 10:00:00 +0100\r\n\
+         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    );
+    if let Some(parent) = references.last() {
+        headers.push_str(&format!("In-Reply-To: <{parent}>\r\n"));
+        let refs: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
+        headers.push_str(&format!("References: {}\r\n", refs.join(" ")));
+    }
+    format!("{headers}\r\n{body}\r\n").into_bytes()
+}
+
+/// `n` separate conversations of one message each.
+pub fn questions(n: usize) -> Vec<(String, i64, String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let raw = mail(
+                &format!("q{i}@customer.example"),
+                &format!("Customer {i} <c{i}@customer.example>"),
+                &format!("Question number {i}"),
+                &[],
+                "Hello, I have a question.",
+            );
+            (
+                "INBOX".to_owned(),
+                1_793_000_000 + i as i64,
+                String::new(),
+                raw,
+            )
+        })
+        .collect()
+}

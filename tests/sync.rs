@@ -1,0 +1,371 @@
+//! The engine against a real Dovecot: first sync, changes by other clients through IDLE,
+//! UIDVALIDITY resets, dropped connections, broken messages, bodies and login errors.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use baton::connectivity::Connectivity;
+use baton::conversation::View;
+use baton::problem::ProblemCode;
+use baton::secrets::{MemorySecrets, SecretStore};
+use common::raw::RawImap;
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn inbox_total(engine: &baton::Engine) -> u32 {
+    engine.list_conversations(View::Inbox, 0, 1).total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_threads_conversations_and_the_cache_serves_a_restart() {
+    let server = dovecot();
+    let mut batch = questions(30);
+    // A three-message conversation: the customer, our reply in Sent, the customer again.
+    batch.push((
+        "INBOX".into(),
+        1_793_100_000,
+        String::new(),
+        mail(
+            "t1@customer.example",
+            "Jan <jan@customer.example>",
+            "Bestelling 1234",
+            &[],
+            "Waar blijft mijn pakket?",
+        ),
+    ));
+    batch.push((
+        "Sent".into(),
+        1_793_100_100,
+        "S".into(),
+        mail(
+            "t2@brightdesk.example",
+            SHARED,
+            "Re: Bestelling 1234",
+            &["t1@customer.example"],
+            "Het is onderweg.",
+        ),
+    ));
+    batch.push((
+        "INBOX".into(),
+        1_793_100_200,
+        String::new(),
+        mail(
+            "t3@customer.example",
+            "Jan <jan@customer.example>",
+            "Re: Bestelling 1234",
+            &["t1@customer.example", "t2@brightdesk.example"],
+            "Dank je!",
+        ),
+    ));
+    server.import("anna", batch).expect("import");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
+    wait_synced(&engine).await;
+    assert_eq!(inbox_total(&engine), 31);
+    let page = engine.list_conversations(View::Inbox, 0, 50);
+    let thread = page
+        .rows
+        .iter()
+        .find(|r| r.subject == "Bestelling 1234")
+        .expect("the thread is listed");
+    assert_eq!(thread.message_count, 3);
+    assert_eq!(thread.customer.address, "jan@customer.example");
+    assert!(thread.awaiting_reply, "the customer wrote last");
+    // Newest first.
+    assert_eq!(page.rows[0].id, thread.id);
+    let sent = engine.list_conversations(View::Sent, 0, 10);
+    assert_eq!(sent.total, 1);
+    let detail = engine.conversation(thread.id).expect("conversation");
+    assert_eq!(detail.messages.len(), 3);
+    assert_eq!(
+        detail.messages[1].role,
+        baton::conversation::FolderRole::Sent
+    );
+
+    // Bodies come on demand.
+    let body = engine
+        .message_body(detail.messages[0].key.clone(), false)
+        .await
+        .expect("body");
+    let text: String = body.content.text.iter().map(|b| b.text.as_str()).collect();
+    assert!(text.contains("Waar blijft mijn pakket?"), "{text}");
+
+    // Previews of recent mail arrive without being asked for.
+    wait_until(WAIT, "previews are filled", || {
+        engine.list_conversations(View::Inbox, 0, 1).rows[0]
+            .preview
+            .contains("Dank je")
+    })
+    .await;
+    engine.shutdown().await;
+
+    // A restart lists from the cache at once, before (or without) the server.
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let restarted = reopen(dir.path(), "anna", secrets).await;
+    assert_eq!(inbox_total(&restarted), 31);
+    let again = restarted.list_conversations(View::Inbox, 0, 50);
+    let rows = |p: &baton::conversation::ConversationPage| {
+        p.rows
+            .iter()
+            .map(|r| (r.id, r.subject.clone(), r.message_count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&again), rows(&page));
+    // Without a password in this fresh store it goes offline, plainly, and keeps the list.
+    wait_until(WAIT, "the missing password is reported", || {
+        matches!(restarted.connectivity(), Connectivity::Offline { ref problem } if problem.code == ProblemCode::PasswordMissing)
+    })
+    .await;
+    assert_eq!(inbox_total(&restarted), 31);
+    restarted.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_by_another_client_arrive_live() {
+    let server = dovecot();
+    server.import("anna", questions(5)).expect("import");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
+    wait_synced(&engine).await;
+    assert_eq!(inbox_total(&engine), 5);
+
+    // Bram, on a plain IMAP client, sees a new mail arrive, answers one, deletes another.
+    let mut bram = RawImap::login(
+        server.imaps_port,
+        &server.pki.ca_file,
+        "bram",
+        "bram-secret",
+    )
+    .await;
+    bram.append(
+        "INBOX",
+        "",
+        &mail(
+            "new@customer.example",
+            "New <new@customer.example>",
+            "Brand new",
+            &[],
+            "Hi",
+        ),
+    )
+    .await;
+    wait_until(WAIT, "the new mail is listed", || inbox_total(&engine) == 6).await;
+    assert_eq!(
+        engine.list_conversations(View::Inbox, 0, 1).rows[0].subject,
+        "Brand new"
+    );
+
+    bram.ok("SELECT INBOX").await;
+    bram.ok("UID STORE 1 +FLAGS (\\Answered)").await;
+    wait_until(WAIT, "the answered flag shows", || {
+        let page = engine.list_conversations(View::Inbox, 0, 10);
+        page.rows
+            .iter()
+            .any(|r| r.subject == "Question number 0" && !r.awaiting_reply)
+    })
+    .await;
+
+    bram.ok("UID STORE 2 +FLAGS (\\Deleted)").await;
+    bram.ok("EXPUNGE").await;
+    wait_until(WAIT, "the expunged mail disappears", || {
+        inbox_total(&engine) == 5
+    })
+    .await;
+    let page = engine.list_conversations(View::Inbox, 0, 10);
+    assert!(page.rows.iter().all(|r| r.subject != "Question number 1"));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uidvalidity_change_replaces_the_cache() {
+    let server = dovecot();
+    server.import("anna", questions(8)).expect("import");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
+    wait_synced(&engine).await;
+    let before = engine.list_conversations(View::Inbox, 0, 1).rows[0].clone();
+    let old_key = engine
+        .conversation(before.id)
+        .expect("conversation")
+        .messages[0]
+        .key
+        .clone();
+    engine.shutdown().await;
+
+    server
+        .doveadm(&[
+            "mailbox",
+            "update",
+            "-u",
+            "anna",
+            "--uid-validity",
+            "4242",
+            "INBOX",
+        ])
+        .expect("change UIDVALIDITY");
+    secrets
+        .set(
+            &account(&server, "anna", server.imaps_port).credential_key(),
+            &password("anna"),
+        )
+        .expect("secret");
+    let engine = reopen(dir.path(), "anna", secrets).await;
+    wait_until(
+        WAIT,
+        "the inbox is fetched again under the new UIDVALIDITY",
+        || {
+            let page = engine.list_conversations(View::Inbox, 0, 1);
+            page.rows
+                .first()
+                .and_then(|r| engine.conversation(r.id).ok())
+                .is_some_and(|c| c.messages[0].key.uid_validity == 4242)
+        },
+    )
+    .await;
+    assert_eq!(inbox_total(&engine), 8);
+    assert_ne!(old_key.uid_validity, 4242);
+    // The old key no longer names a message.
+    let err = engine
+        .message_body(old_key, false)
+        .await
+        .expect_err("stale key");
+    assert_eq!(err.code, ProblemCode::MessageGone);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_mid_sync_resumes_without_loss_or_duplicates() {
+    let server = dovecot();
+    server.import("anna", questions(12_000)).expect("import");
+    let proxy = proxy::Proxy::start(server.imaps_port).await;
+    // The first connection dies after ~1.5 MB, in the middle of the header fetch.
+    proxy
+        .faults
+        .cut_after_bytes
+        .store(1_500_000, Ordering::SeqCst);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", proxy.port).await;
+    wait_until(Duration::from_secs(120), "all 12,000 are listed", || {
+        matches!(
+            engine.connectivity(),
+            Connectivity::Online { syncing: false }
+        ) && inbox_total(&engine) == 12_000
+    })
+    .await;
+    assert!(
+        proxy.faults.connections.load(Ordering::SeqCst) >= 3,
+        "the sync reconnected"
+    );
+    let page = engine.list_conversations(View::Inbox, 0, 500);
+    let mut subjects: Vec<&str> = page.rows.iter().map(|r| r.subject.as_str()).collect();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 500);
+    assert_eq!(page.rows[0].subject, "Question number 11999");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_messages_are_listed_with_what_can_be_read() {
+    let server = dovecot();
+    let broken = [
+        // Multipart without its closing boundary and with a bogus charset.
+        b"From: Broken <broken@customer.example>\r\nTo: support@brightdesk.example\r\nSubject: Kapot\r\n\
+Message-ID: <broken1@customer.example>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=\"zz\"\r\n\r\n--zz\r\nContent-Type: text/plain; charset=x-nonsense\r\n\r\nHalf a message\r\n"
+            .to_vec(),
+        // Invalid UTF-8 in headers and body, no Message-ID.
+        b"From: \xff\xfe <odd@customer.example>\r\nTo: support@brightdesk.example\r\nSubject: caf\xe9 \xff\r\n\
+Date: nonsense\r\n\r\nBody with \xc3\x28 invalid bytes\r\n"
+            .to_vec(),
+        // Headers only, no body at all.
+        b"Subject: no body\r\nFrom: empty@customer.example\r\n".to_vec(),
+    ];
+    let mut batch = questions(2);
+    for (i, raw) in broken.iter().enumerate() {
+        batch.push((
+            "INBOX".into(),
+            1_793_200_000 + i as i64,
+            String::new(),
+            raw.clone(),
+        ));
+    }
+    server.import("anna", batch).expect("import");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
+    wait_synced(&engine).await;
+    assert_eq!(inbox_total(&engine), 5);
+    let page = engine.list_conversations(View::Inbox, 0, 10);
+    for row in &page.rows {
+        let detail = engine.conversation(row.id).expect("conversation");
+        for message in detail.messages {
+            // Every body opens: at worst with a problem noted, never an error for the list.
+            engine
+                .message_body(message.key.clone(), false)
+                .await
+                .expect("body opens");
+        }
+    }
+    assert!(page.rows.iter().any(|r| r.subject.starts_with("caf")));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_errors_are_plain() {
+    let server = dovecot();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
+    let engine = baton::Engine::open(profile, Arc::new(MemorySecrets::default()))
+        .await
+        .expect("open");
+    assert_eq!(engine.connectivity(), Connectivity::NotConfigured);
+
+    let wrong = engine
+        .configure(account(&server, "anna", server.imaps_port), "wrong".into())
+        .await;
+    assert_eq!(wrong.expect_err("refused").code, ProblemCode::AuthFailed);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let unreachable = engine
+        .configure(account(&server, "anna", closed), password("anna"))
+        .await;
+    let problem = unreachable.expect_err("unreachable");
+    assert_eq!(problem.code, ProblemCode::Unreachable);
+    assert!(
+        problem.message.contains(&format!("127.0.0.1:{closed}")),
+        "{}",
+        problem.message
+    );
+
+    // The plain port speaks IMAP without TLS: implicit TLS against it must fail, not
+    // fall back to plaintext.
+    let plaintext = engine
+        .configure(account(&server, "anna", server.imap_port), password("anna"))
+        .await;
+    assert_eq!(plaintext.expect_err("no TLS").code, ProblemCode::TlsFailed);
+
+    // Trusting only the system roots, the private CA's certificate is refused.
+    let mut untrusted = account(&server, "anna", server.imaps_port);
+    untrusted.extra_ca_file = None;
+    let refused = engine.configure(untrusted, password("anna")).await;
+    assert_eq!(refused.expect_err("untrusted").code, ProblemCode::TlsFailed);
+
+    // STARTTLS on the plain port works when configured.
+    let mut starttls = account(&server, "anna", server.imap_port);
+    starttls.imap.security = baton::account::Security::StartTls;
+    engine
+        .configure(starttls, password("anna"))
+        .await
+        .expect("STARTTLS login");
+    wait_synced(&engine).await;
+    engine.shutdown().await;
+}
