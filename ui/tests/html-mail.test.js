@@ -151,19 +151,28 @@ test('blocked remote images: "Load images" asks again with allowRemoteImages tru
       contentHeight: f.contentDocument.documentElement.getBoundingClientRect().height,
     }));
     assert.ok(Math.abs(frameHeight - contentHeight) <= 2, `frame ${frameHeight}px for ${contentHeight}px of content`);
+    // The inline logo belongs to the HTML; only real files are listed.
+    assert.deepEqual(await page.locator(`${READER} .attachments li .name`).allTextContents(), [
+      'invoice-2026-0113.pdf',
+      'photo-damage.jpg',
+      'notes.txt',
+    ]);
+    await harness.screenshot(page, 'html-mail');
   } finally {
     await app.close();
   }
 });
 
-test('the plain-text toggle shows the text part of an HTML message', async () => {
-  const app = await harness.open();
+test('the plain-text toggle shows the text part of an HTML message (dark theme)', async () => {
+  const app = await harness.open({}, { colorScheme: 'dark' });
   const { page } = app;
   try {
     await openFirst(page);
     await page.getByRole('button', { name: 'Show plain text' }).click();
     await page.waitForSelector(`${READER} .plain`);
     assert.equal(await page.locator(FRAME).count(), 0);
+    await page.locator(`${READER} .fold-toggle`).last().click();
+    await harness.screenshot(page, 'main-dark');
     await page.getByRole('button', { name: 'Show formatted' }).click();
     await page.waitForSelector(FRAME);
   } finally {

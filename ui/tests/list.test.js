@@ -116,3 +116,24 @@ test('an empty view shows its empty state; views switch with 2, g i and 1', asyn
     await app.close();
   }
 });
+
+test('End jumps to the last of 100,000 rows and Enter opens it as soon as its page arrives', async () => {
+  const app = await harness.open({ htmlIndex: null, latency: { list_conversations: 200 } });
+  const { page } = app;
+  try {
+    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      (subject) => document.querySelector('[data-testid="reading-pane"] h2')?.textContent === subject,
+      subjectFor(99_999),
+    );
+    assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'data-index'), '99999');
+    assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'aria-posinset'), '100000');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Home');
+    await page.waitForSelector(`${LIST} [aria-selected="true"][data-conversation-id="inbox-0"]`);
+  } finally {
+    await app.close();
+  }
+});

@@ -114,12 +114,12 @@ export async function startHarness() {
     throw error;
   }
 
-  async function open(scenario = {}, { locale = 'en-US', storage = {} } = {}) {
+  async function open(scenario = {}, { locale = 'en-US', storage = {}, colorScheme = 'light' } = {}) {
     const context = await browser.newContext({
       locale,
       viewport: { width: 1280, height: 800 },
       deviceScaleFactor: 1,
-      colorScheme: 'light',
+      colorScheme,
       timezoneId: 'Europe/Amsterdam',
     });
     await context.addInitScript(

@@ -6,6 +6,8 @@ import { toProblem, type UiProblem } from '../problem';
 export const PAGE_SIZE = 100;
 /** Pages kept in memory; the farthest from the viewport go first. 40 pages = 4,000 rows. */
 const MAX_CACHED_PAGES = 40;
+/** Change notifications arriving within this window cause one refetch. */
+const REFRESH_COALESCE_MS = 100;
 /** Fetches wait this long so a fast scroll or a dragged scrollbar does not ask for every page it passes. */
 const FETCH_DELAY_MS = 40;
 
@@ -33,6 +35,9 @@ export class ConversationList {
   #generation = 0;
   #wanted: { first: number; last: number } = { first: 0, last: 0 };
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Callers waiting for a page (Enter on a row that is still loading). */
+  #waiters = new Map<number, Array<() => void>>();
 
   loading = $derived(this.total === null && this.problem === null);
   isEmpty = $derived(this.total === 0);
@@ -70,6 +75,15 @@ export class ConversationList {
    * list does not flash.
    */
   refresh() {
+    // During a sync the engine reports changes in bursts; one refetch per burst is enough.
+    if (this.#refreshTimer !== null) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      this.#refreshNow();
+    }, REFRESH_COALESCE_MS);
+  }
+
+  #refreshNow() {
     this.#generation++;
     this.#inFlight.clear();
     const visiblePages = this.#pageRange(this.#wanted.first, this.#wanted.last);
@@ -85,7 +99,27 @@ export class ConversationList {
     this.#fetchWanted(false);
   }
 
-  /** Moves the cursor; returns the new index. */
+  /** The row at `index`, fetching its page first when needed. */
+  async loadRow(index: number): Promise<ConversationSummary | undefined> {
+    const loaded = this.rowAt(index);
+    if (loaded || index < 0) return loaded;
+    const page = Math.floor(index / PAGE_SIZE);
+    await new Promise<void>((resolve) => {
+      const waiting = this.#waiters.get(page) ?? [];
+      waiting.push(resolve);
+      this.#waiters.set(page, waiting);
+      void this.#fetchPage(page, this.#generation, false);
+    });
+    return this.rowAt(index);
+  }
+
+  #wake(page: number) {
+    const waiting = this.#waiters.get(page);
+    this.#waiters.delete(page);
+    for (const resolve of waiting ?? []) resolve();
+  }
+
+  /** Moves the cursor. */
   select(index: number) {
     const count = this.total ?? 0;
     if (count === 0) {
@@ -125,7 +159,11 @@ export class ConversationList {
 
   async #fetchPage(page: number, generation: number, replacing: boolean) {
     const total = this.total;
-    if (total !== null && page * PAGE_SIZE >= total && page > 0) return;
+    if (total !== null && page * PAGE_SIZE >= total && page > 0) {
+      this.#wake(page);
+      return;
+    }
+    // Whoever fetches it already will wake the waiters.
     if (this.#inFlight.has(page)) return;
     this.#inFlight.add(page);
     try {
@@ -143,6 +181,7 @@ export class ConversationList {
       if (this.#pages.size === 0) this.problem = toProblem(error);
     } finally {
       if (generation === this.#generation) this.#inFlight.delete(page);
+      this.#wake(page);
     }
   }
 

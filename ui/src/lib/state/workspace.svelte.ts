@@ -32,11 +32,16 @@ export class Workspace {
     this.focus('list');
   }
 
-  /** Opens the conversation under the cursor, if its row has arrived. */
-  openSelected(): boolean {
-    const row = this.list.selectedRow;
-    if (!row) return false;
+  /**
+   * Opens the conversation under the cursor. After a jump (End, a fast scroll) its row
+   * may still be on its way; then it opens when it arrives, unless the cursor moved on.
+   */
+  async openSelected(focusReader = false): Promise<boolean> {
+    const index = this.list.selectedIndex;
+    const row = this.list.rowAt(index) ?? (await this.list.loadRow(index));
+    if (!row || this.list.selectedIndex !== index) return false;
     this.open(row.id);
+    if (focusReader) this.focus('reader');
     return true;
   }
 
@@ -47,7 +52,7 @@ export class Workspace {
   /** A click on a row: cursor and reading pane follow it. */
   clickRow(index: number) {
     this.list.select(index);
-    this.openSelected();
+    void this.openSelected();
   }
 
   /** Runs a keyboard action; `from` says whether focus was in the reading pane. */
@@ -57,7 +62,7 @@ export class Workspace {
       case 'previous':
         this.list.move(action.kind === 'next' ? 1 : -1);
         // Reading along: from the reading pane, j/k open the next conversation directly.
-        if (from === 'reader') this.openSelected();
+        if (from === 'reader') void this.openSelected();
         else this.focus('list');
         return;
       case 'first':
@@ -69,7 +74,7 @@ export class Workspace {
         this.focus('list');
         return;
       case 'open':
-        if (this.openSelected()) this.focus('reader');
+        void this.openSelected(true);
         return;
       case 'back':
         this.focus('list');
