@@ -135,3 +135,37 @@ test('a successful setup goes straight to the mailbox', async () => {
     await app.close();
   }
 });
+
+test('every connection problem gets its own plain words, naming the server typed', async () => {
+  const app = await harness.open({ configured: false });
+  const { page } = app;
+  const cases = [
+    ['timeout', /mail\.example\.com:993 did not answer in time\./],
+    ['tls_failed', /Could not set up a secure connection with mail\.example\.com\..*add it under Advanced\./],
+    ['start_tls_unavailable', /mail\.example\.com:993 does not offer STARTTLS\./],
+    ['protocol_error', /did not answer like a mail server\. Check the port\./],
+    ['password_missing', /No password is stored for this account\./],
+  ];
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    await fill(page);
+    for (const [code, words] of cases) {
+      await page.evaluate((c) => {
+        window.__scenario.saveAccountError = { code: c, message: `engine says ${c}`, detail: null };
+      }, code);
+      await page.getByRole('button', { name: 'Connect' }).click();
+      const alert = page.locator(`[role="alert"][data-problem-code="${code}"]`);
+      await alert.waitFor();
+      const text = await alert.textContent();
+      assert.match(text, words);
+      assert.ok(!text.includes('engine says'), 'the engine’s English is never shown as the message');
+      assert.equal(await alert.locator('details').count(), 0, 'no Details without a detail');
+      if (code === 'tls_failed') {
+        // A TLS problem opens the advanced section, where the extra CA goes.
+        assert.equal(await page.locator('details.advanced').getAttribute('open'), '');
+      }
+    }
+  } finally {
+    await app.close();
+  }
+});

@@ -173,7 +173,7 @@ export const en = {
     timeout: (s: ServerRef) => (s ? `${at(s)} did not answer in time.` : 'The server did not answer in time.'),
     tls_failed: (s: ServerRef) =>
       s
-        ? `Could not set up a secure connection with ${s.host}. Its certificate is not trusted or does not match the name.`
+        ? `Could not set up a secure connection with ${s.host}. Its certificate is not trusted or does not match the name. If your organisation uses its own certificate authority, add it under Advanced.`
         : 'Could not set up a secure connection. The server’s certificate is not trusted or does not match its name.',
     start_tls_unavailable: (s: ServerRef) =>
       s

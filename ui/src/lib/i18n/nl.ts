@@ -168,7 +168,7 @@ export const nl: Messages = {
     timeout: (s) => (s ? `${at(s)} reageerde niet op tijd.` : 'De server reageerde niet op tijd.'),
     tls_failed: (s) =>
       s
-        ? `Er kon geen beveiligde verbinding met ${s.host} worden gemaakt. Het certificaat wordt niet vertrouwd of past niet bij de naam.`
+        ? `Er kon geen beveiligde verbinding met ${s.host} worden gemaakt. Het certificaat wordt niet vertrouwd of past niet bij de naam. Gebruikt je organisatie een eigen certificaatautoriteit, voeg die dan toe onder Geavanceerd.`
         : 'Er kon geen beveiligde verbinding worden gemaakt. Het certificaat van de server wordt niet vertrouwd of past niet bij de naam.',
     start_tls_unavailable: (s) =>
       s ? `${at(s)} biedt geen STARTTLS aan. Kies TLS of controleer de poort.` : 'De server biedt geen STARTTLS aan.',
