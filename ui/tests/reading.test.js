@@ -30,9 +30,12 @@ test('plain text keeps line breaks, links URLs as anchors, folds quotes and dims
     assert.match(await body.textContent(), /Hello,\n\nThis is message/);
 
     // The URL is a real anchor, but a click asks first; its trailing punctuation stays text.
-    const link = body.locator('a');
-    assert.equal(await link.count(), 1);
-    assert.equal(await link.textContent(), 'https://track.example.com/parcel/AB-123?lang=en');
+    // Only full http(s) URLs become links; balanced brackets stay in, closing ones go out.
+    assert.deepEqual(await body.locator('a').allTextContents(), [
+      'https://track.example.com/parcel/AB-123?lang=en',
+      'https://docs.example.com/kettle_(v2)',
+    ]);
+    const link = body.locator('a').first();
     await link.click();
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
@@ -46,7 +49,7 @@ test('plain text keeps line breaks, links URLs as anchors, folds quotes and dims
 
     // No mail text is ever parsed as HTML.
     const elements = await body.evaluate((el) => Array.from(el.querySelectorAll('*')).map((e) => e.tagName));
-    assert.deepEqual(elements, ['A']);
+    assert.deepEqual(elements, ['A', 'A']);
 
     // Quotes are folded until asked for; each depth adds a bar.
     const toggle = page.locator(`${NEWEST} .fold-toggle`);

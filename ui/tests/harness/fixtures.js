@@ -128,9 +128,9 @@ export function plainTextFor(index, position) {
       text:
         `Hello,\n\nThis is message ${position + 1} about order ${100000 + index}. ` +
         'The tracking page is https://track.example.com/parcel/AB-123?lang=en (see there).\n' +
+        'Manual (https://docs.example.com/kettle_(v2)), not www.example.com, nor javascript:alert(1).\n' +
         'A very long line follows to check wrapping: ' +
         'lorem-ipsum-dolor-sit-amet-consectetur-adipiscing-elit-sed-do-eiusmod-tempor-incididunt-ut-labore-et-dolore-magna-aliqua.\n\nKind regards,',
-      // Not linkified, by design: not http(s).
     },
     { kind: 'quote', depth: 1, text: 'On Monday, Support wrote:\nWe shipped your order today.' },
     { kind: 'quote', depth: 2, text: 'On Sunday, you wrote:\nWhere is my order?' },
@@ -138,7 +138,7 @@ export function plainTextFor(index, position) {
   ];
 }
 
-const PIXEL = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
+const PIXEL = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
 /**
  * A friendly newsletter-style HTML part with a remote image, before and after "Load

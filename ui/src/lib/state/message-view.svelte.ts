@@ -11,8 +11,8 @@ export function messageKeyId(key: MessageKey): string {
  * which is fetched only when the message is first expanded.
  */
 export class MessageView {
-  summary = $state.raw<MessageSummary>() as MessageSummary;
-  expanded = $state(false);
+  summary: MessageSummary;
+  expanded: boolean;
   content = $state.raw<MessageContent | null>(null);
   loading = $state(false);
   problem = $state<UiProblem | null>(null);
@@ -24,8 +24,8 @@ export class MessageView {
   #request = 0;
 
   constructor(summary: MessageSummary, expanded: boolean) {
-    this.summary = summary;
-    this.expanded = expanded;
+    this.summary = $state.raw(summary);
+    this.expanded = $state(expanded);
   }
 
   get id(): string {
