@@ -56,11 +56,19 @@ test('the status bar shows connectivity in plain words, with a live retry countd
       STATUS,
       { timeout: 2500 },
     );
+    await harness.screenshot(page, 'retrying');
     await page.waitForFunction(
       (sel) => document.querySelector(sel)?.textContent === 'Offline — the connection dropped. Retrying now…',
       STATUS,
       { timeout: 4000 },
     );
+
+    // No need to wait out the backoff.
+    await page.getByRole('button', { name: 'Retry now' }).click();
+    assert.equal((await ipcCalls(page, 'retry_now')).length, 1);
+    await emitEngineEvent(page, { type: 'connectivity', connectivity: { state: 'connecting' } });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Connecting…', STATUS);
+    assert.equal(await page.getByRole('button', { name: 'Retry now' }).count(), 0);
   } finally {
     await app.close();
   }

@@ -34,6 +34,9 @@ export const ipc = {
 
   getConnectivity: () => call<Connectivity>('get_connectivity'),
 
+  /** Skips the backoff wait and reconnects now. */
+  retryNow: () => call<null>('retry_now'),
+
   /** Newest first; `total` counts every row of the view. */
   listConversations: (view: View, offset: number, limit: number) =>
     call<ConversationPage>('list_conversations', { view, offset, limit }),

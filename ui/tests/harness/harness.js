@@ -83,6 +83,7 @@ async function handle(cmd, args) {
       if (args.index === 3) throw problem('file_failed', 'disk full', 'No space left on device (os error 28)');
       return '/home/anna/Downloads/invoice-2026-0113.pdf';
     case 'open_link':
+    case 'retry_now':
       return null;
     default:
       throw new Error(`harness: unknown command ${cmd}`);

@@ -140,6 +140,7 @@ export const en = {
     retrying: (reason: string, secs: number) => `Offline — ${reason}. Retrying in ${secs} s`,
     retryingNow: (reason: string) => `Offline — ${reason}. Retrying now…`,
     progress: (folder: string, done: string, total: string) => `${folder}: ${done} of ${total}`,
+    retryNow: 'Retry now',
     progressLabel: 'Sync progress',
     shortcutsHint: 'Press ? for keyboard shortcuts',
   },

@@ -135,6 +135,7 @@ export const nl: Messages = {
     retrying: (reason: string, secs: number) => `Offline — ${reason}. Nieuwe poging over ${secs} s`,
     retryingNow: (reason: string) => `Offline — ${reason}. Nieuwe poging…`,
     progress: (folder: string, done: string, total: string) => `${folder}: ${done} van ${total}`,
+    retryNow: 'Nu opnieuw proberen',
     progressLabel: 'Voortgang synchronisatie',
     shortcutsHint: 'Druk op ? voor sneltoetsen',
   },

@@ -41,6 +41,15 @@ export class ConnectionStatus {
     if (connectivity.state === 'offline' || connectivity.state === 'retrying') this.progress = null;
   }
 
+  /** The user does not want to wait for the backoff; the engine reports the outcome as events. */
+  async retryNow() {
+    try {
+      await ipc.retryNow();
+    } catch {
+      // Nothing to add: the connectivity events keep telling the truth.
+    }
+  }
+
   setProgress(progress: SyncProgress) {
     this.progress = progress.total > 0 && progress.done >= progress.total ? null : progress;
   }
