@@ -100,6 +100,8 @@ pub struct ConversationPage {
 pub struct MessageSummary {
     pub key: MessageKey,
     pub role: FolderRole,
+    /// Sent from the shared address: the team's own message, wherever it is stored.
+    pub from_team: bool,
     pub from: Correspondent,
     pub to: Vec<Correspondent>,
     pub cc: Vec<Correspondent>,

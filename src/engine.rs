@@ -15,8 +15,7 @@ use crate::conversation::{ConversationDetail, ConversationId, ConversationPage, 
 use crate::events::{EngineEvent, EventListener, Events};
 use crate::imap::connect::open_session;
 use crate::imap::tls::client_config;
-use crate::mime::{AttachmentInfo, MessageBody};
-use crate::mime_pending::IngestOptions;
+use crate::mime::{AttachmentInfo, IngestOptions, MessageBody};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::profile::{Profile, SetupState};
 use crate::secrets::SecretStore;
@@ -310,7 +309,7 @@ impl Engine {
     ) -> Result<MessageBody> {
         let raw = self.raw_message(&key).await?;
         let content = tokio::task::spawn_blocking(move || {
-            crate::mime_pending::ingest(
+            crate::mime::ingest(
                 &raw,
                 &IngestOptions {
                     allow_remote_images,
@@ -337,7 +336,7 @@ impl Engine {
     ) -> Result<AttachmentInfo> {
         let raw = self.raw_message(&key).await?;
         let (info, bytes) =
-            tokio::task::spawn_blocking(move || crate::mime_pending::attachment(&raw, index))
+            tokio::task::spawn_blocking(move || crate::mime::attachment(&raw, index))
                 .await
                 .map_err(|e| {
                     Problem::new(
@@ -360,7 +359,7 @@ impl Engine {
     pub async fn attachment_info(&self, key: MessageKey, index: u32) -> Result<AttachmentInfo> {
         let raw = self.raw_message(&key).await?;
         let content = tokio::task::spawn_blocking(move || {
-            crate::mime_pending::ingest(
+            crate::mime::ingest(
                 &raw,
                 &IngestOptions {
                     allow_remote_images: false,

@@ -12,7 +12,6 @@ pub mod engine;
 pub mod events;
 pub mod imap;
 pub mod mime;
-pub mod mime_pending;
 pub mod problem;
 pub mod profile;
 pub mod secrets;

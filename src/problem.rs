@@ -47,6 +47,8 @@ pub enum ProblemCode {
     NotFound,
     /// The engine is shutting down.
     ShuttingDown,
+    /// A link from a mail was not opened: only web and e-mail links are.
+    LinkRefused,
 }
 
 /// Something that went wrong, in a form the UI can show and translate.

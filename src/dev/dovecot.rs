@@ -259,7 +259,19 @@ impl Dovecot {
         ))
     }
 
+    /// Leaves the server running after this handle is gone (the demo); stop it later
+    /// with `doveadm -c <dir>/dovecot.conf stop`.
+    pub fn detach(mut self) {
+        self.conf = PathBuf::new();
+        if let Some(temp) = self.temp.take() {
+            let _ = temp.keep();
+        }
+    }
+
     pub fn stop(&mut self) {
+        if self.conf.as_os_str().is_empty() {
+            return;
+        }
         let _ = doveadm_status(&self.conf, &["stop"]);
     }
 }

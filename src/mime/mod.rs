@@ -2,6 +2,21 @@
 //! pane shows. Pure functions of the bytes: no network, no cache, tested with `.eml`
 //! fixtures under `tests/fixtures/`.
 
+mod css;
+mod decode;
+mod guard;
+mod html;
+mod ingest;
+mod names;
+mod preview;
+pub mod report;
+mod text;
+
+pub use ingest::{IngestOptions, attachment, ingest};
+pub use preview::preview;
+pub use report::{DeliveryRecipient, DeliveryReport, delivery_report};
+pub use text::text_blocks;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

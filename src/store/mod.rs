@@ -359,9 +359,8 @@ impl Store {
 
     pub fn summary(&self, id: ConversationId) -> Option<ConversationSummary> {
         let records = self.sorted_records(id);
-        let (first_slot, first) = *records.first()?;
+        let (_, first) = *records.first()?;
         let (newest_slot, newest) = *records.last()?;
-        let _ = first_slot;
         let customer = records
             .iter()
             .rev()
@@ -420,6 +419,7 @@ impl Store {
                 uid: r.uid,
             },
             role: folder.meta.role,
+            from_team: self.is_team(&r.from.address),
             from: Correspondent::from(&r.from),
             to: r.to.iter().map(Correspondent::from).collect(),
             cc: r.cc.iter().map(Correspondent::from).collect(),

@@ -204,7 +204,7 @@ impl Fetcher {
                     .unwrap_or_default();
                 let mut previews: HashMap<u32, String> = parts
                     .into_iter()
-                    .map(|(uid, bytes)| (uid, crate::mime_pending::preview(&bytes, PREVIEW_CHARS)))
+                    .map(|(uid, bytes)| (uid, crate::mime::preview(&bytes, PREVIEW_CHARS)))
                     .collect();
                 let changed = {
                     let mut store = self.ctx.store();

@@ -1,6 +1,6 @@
 // Generated from the Rust types by `scripts/bindings.sh`. Do not edit.
 
-export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down";
+export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down" | "link_refused";
 
 export type Problem = { code: ProblemCode, 
 /**
@@ -82,7 +82,11 @@ awaiting_reply: boolean, };
 
 export type ConversationPage = { view: View, total: number, offset: number, rows: Array<ConversationSummary>, };
 
-export type MessageSummary = { key: MessageKey, role: FolderRole, from: Correspondent, to: Array<Correspondent>, cc: Array<Correspondent>, subject: string, 
+export type MessageSummary = { key: MessageKey, role: FolderRole, 
+/**
+ * Sent from the shared address: the team's own message, wherever it is stored.
+ */
+from_team: boolean, from: Correspondent, to: Array<Correspondent>, cc: Array<Correspondent>, subject: string, 
 /**
  * Milliseconds since the Unix epoch.
  */

@@ -100,6 +100,7 @@ export function detailFor(view, index, now) {
     messages.push({
       key: { folder: fromTeam ? 'Sent' : 'INBOX', uid_validity: 7, uid: index * 10 + k },
       role: fromTeam ? 'sent' : 'inbox',
+      from_team: fromTeam,
       from: fromTeam ? TEAM : customer,
       to: fromTeam ? [customer] : [{ name: 'Support', address: SHARED_ADDRESS }],
       cc: k === 0 && index % 5 === 0 ? [{ name: 'Finance', address: 'finance@example.com' }] : [],

@@ -195,6 +195,7 @@ export const en = {
     file_failed: (_s: ServerRef) => 'The file could not be written.',
     not_found: (_s: ServerRef) => 'This item no longer exists.',
     shutting_down: (_s: ServerRef) => 'Baton is shutting down.',
+    link_refused: (_s: ServerRef) => 'Only web and e-mail links can be opened.',
     unexpected: (_s: ServerRef) => 'Something unexpected went wrong.',
   } satisfies Record<ProblemCode | 'unexpected', (s: ServerRef) => string>,
   /** Short reasons for the status bar, after “Offline — ”. */
@@ -218,6 +219,7 @@ export const en = {
     file_failed: 'a file could not be written',
     not_found: 'something was not found',
     shutting_down: 'shutting down',
+    link_refused: 'a link was not opened',
     unexpected: 'something went wrong',
   } satisfies Record<ProblemCode | 'unexpected', string>,
   dates: {

@@ -190,6 +190,7 @@ export const nl: Messages = {
     file_failed: () => 'Het bestand kon niet worden geschreven.',
     not_found: () => 'Dit onderdeel bestaat niet meer.',
     shutting_down: () => 'Baton wordt afgesloten.',
+    link_refused: () => 'Alleen web- en e-maillinks kunnen worden geopend.',
     unexpected: () => 'Er ging iets onverwachts mis.',
   },
   offlineReason: {
@@ -212,6 +213,7 @@ export const nl: Messages = {
     file_failed: 'een bestand kon niet worden geschreven',
     not_found: 'iets is niet gevonden',
     shutting_down: 'wordt afgesloten',
+    link_refused: 'een link is niet geopend',
     unexpected: 'er ging iets mis',
   },
   dates: {

@@ -1,0 +1,109 @@
+//! The Tauri commands: each takes the engine from state and delegates. Errors cross as
+//! `Problem` (a stable code the UI translates).
+
+use baton::Engine;
+use baton::account::AccountSettings;
+use baton::connectivity::Connectivity;
+use baton::conversation::{ConversationDetail, ConversationId, ConversationPage, MessageKey, View};
+use baton::mime::MessageBody;
+use baton::problem::{Problem, ProblemCode};
+use baton::profile::SetupState;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_opener::OpenerExt;
+
+type Result<T> = std::result::Result<T, Problem>;
+
+#[tauri::command]
+pub fn get_setup(engine: State<'_, Engine>) -> Result<SetupState> {
+    engine.setup_state()
+}
+
+#[tauri::command]
+pub async fn save_account(
+    engine: State<'_, Engine>,
+    settings: AccountSettings,
+    password: String,
+) -> Result<()> {
+    engine.configure(settings, password).await
+}
+
+#[tauri::command]
+pub fn get_connectivity(engine: State<'_, Engine>) -> Connectivity {
+    engine.connectivity()
+}
+
+#[tauri::command]
+pub fn retry_now(engine: State<'_, Engine>) {
+    engine.retry_now();
+}
+
+#[tauri::command]
+pub fn list_conversations(
+    engine: State<'_, Engine>,
+    view: View,
+    offset: u32,
+    limit: u32,
+) -> ConversationPage {
+    engine.list_conversations(view, offset, limit)
+}
+
+#[tauri::command]
+pub fn get_conversation(
+    engine: State<'_, Engine>,
+    id: ConversationId,
+) -> Result<ConversationDetail> {
+    engine.conversation(id)
+}
+
+#[tauri::command]
+pub async fn get_message_body(
+    engine: State<'_, Engine>,
+    key: MessageKey,
+    allow_remote_images: bool,
+) -> Result<MessageBody> {
+    engine.message_body(key, allow_remote_images).await
+}
+
+/// Asks where to save (the native dialog), then saves. `None` when the user cancelled.
+#[tauri::command]
+pub async fn save_attachment<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+    key: MessageKey,
+    index: u32,
+) -> Result<Option<String>> {
+    let info = engine.attachment_info(key.clone(), index).await?;
+    let dialog = app.dialog().file().set_file_name(&info.filename);
+    let chosen = tokio::task::spawn_blocking(move || dialog.blocking_save_file())
+        .await
+        .map_err(|e| {
+            Problem::new(ProblemCode::FileFailed, "the save dialog failed")
+                .with_detail(e.to_string())
+        })?;
+    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    engine.save_attachment(key, index, &path).await?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Opens a link from a mail in the system browser. Only web and mail links: anything
+/// else (file:, javascript:, custom schemes) is refused.
+#[tauri::command]
+pub fn open_link<R: Runtime>(app: AppHandle<R>, url: String) -> Result<()> {
+    let lower = url.trim().to_ascii_lowercase();
+    let allowed = ["https://", "http://", "mailto:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme));
+    if !allowed || url.chars().any(char::is_control) {
+        return Err(Problem::new(
+            ProblemCode::LinkRefused,
+            "only web and e-mail links can be opened",
+        ));
+    }
+    app.opener().open_url(url, None::<&str>).map_err(|e| {
+        Problem::new(ProblemCode::LinkRefused, "the link could not be opened")
+            .with_detail(e.to_string())
+    })
+}
