@@ -178,6 +178,27 @@ pub(crate) fn base64_encode(input: &[u8]) -> String {
     out
 }
 
+/// The position of `needle` (given in lower case) in `haystack`, ignoring ASCII case.
+pub(crate) fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some(&first) = needle.first() else {
+        return Some(0);
+    };
+    let first = first.to_ascii_lowercase();
+    let upper = first.to_ascii_uppercase();
+    let mut i = 0;
+    while i + needle.len() <= haystack.len() {
+        let at = i + memchr::memchr2(first, upper, &haystack[i..])?;
+        if haystack
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
 /// What decoding text in a part's declared character set found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CharsetIssue {
@@ -211,9 +232,15 @@ fn decode_utf8_or_western(bytes: &[u8]) -> (String, Option<CharsetIssue>) {
     match std::str::from_utf8(bytes) {
         Ok(text) => (text.to_owned(), None),
         Err(e) if e.error_len().is_none() => {
-            // Only the last character is incomplete: the message was cut off there.
-            let valid = &bytes[..e.valid_up_to()];
-            (String::from_utf8_lossy(valid).into_owned(), None)
+            // Only the last character is incomplete. When the text before it already
+            // uses UTF-8, the message was cut off there; otherwise it is more likely a
+            // single Western byte at the very end.
+            let (valid, tail) = bytes.split_at(e.valid_up_to());
+            let mut text = String::from_utf8_lossy(valid).into_owned();
+            if valid.is_ascii() {
+                text.push_str(&windows_1252(tail));
+            }
+            (text, None)
         }
         Err(_) => (windows_1252(bytes), Some(CharsetIssue::InvalidUtf8)),
     }
@@ -307,8 +334,8 @@ mod tests {
 
     #[test]
     fn utf8_cut_mid_character_is_not_an_issue() {
-        let (text, issue) = decode_text(b"caf\xc3", Some("utf-8"));
-        assert_eq!(text, "caf");
+        let (text, issue) = decode_text(b"caf\xc3\xa9 caf\xc3", Some("utf-8"));
+        assert_eq!(text, "café caf");
         assert_eq!(issue, None);
     }
 

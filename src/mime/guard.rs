@@ -285,24 +285,7 @@ fn trim_start_ascii(s: &[u8]) -> &[u8] {
 }
 
 fn contains_ignore_case(haystack: &[u8], needle_lower: &[u8]) -> bool {
-    let Some(&first) = needle_lower.first() else {
-        return true;
-    };
-    let upper = first.to_ascii_uppercase();
-    let mut i = 0;
-    while i + needle_lower.len() <= haystack.len() {
-        let Some(found) = memchr::memchr2(first, upper, &haystack[i..]) else {
-            return false;
-        };
-        let at = i + found;
-        if at + needle_lower.len() <= haystack.len()
-            && haystack[at..at + needle_lower.len()].eq_ignore_ascii_case(needle_lower)
-        {
-            return true;
-        }
-        i = at + 1;
-    }
-    false
+    super::decode::find_ignore_case(haystack, needle_lower).is_some()
 }
 
 #[cfg(test)]

@@ -11,6 +11,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::css;
 
+/// Deepest element nesting handed to the HTML parser. Its tree builder takes time in
+/// proportion to the depth for every element, so 20,000 nested `<div>`s took seconds;
+/// mail layouts stay far below this.
+const MAX_ELEMENT_DEPTH: usize = 200;
+
 /// How much of a message's `<style>` sheets is kept.
 const MAX_STYLESHEET: usize = 256 * 1024;
 
@@ -179,6 +184,8 @@ pub(crate) struct Sanitized {
 
 /// Sanitizes mail HTML (one or several parts, concatenated).
 pub(crate) fn sanitize(html: &str, images: InlineImages, allow_remote: bool) -> Sanitized {
+    let html = limit_nesting(html, MAX_ELEMENT_DEPTH);
+    let html = html.as_ref();
     let blocked = Arc::new(AtomicU32::new(0));
     let mut sheet_blocked = 0u32;
     let stylesheet = collect_stylesheets(html, allow_remote, &mut sheet_blocked);
@@ -221,6 +228,71 @@ pub(crate) fn sanitize(html: &str, images: InlineImages, allow_remote: bool) -> 
             .load(Ordering::Relaxed)
             .saturating_add(sheet_blocked),
     }
+}
+
+/// Drops opening tags (and their matching closing tags) nested deeper than `max`
+/// elements. Elements that close themselves or by the next sibling (void elements,
+/// `p`, `li`, `td`, …) do not count; raw-text elements are skipped whole.
+fn limit_nesting(html: &str, max: usize) -> Cow<'_, str> {
+    const NOT_COUNTED: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "tbody",
+        "thead", "tfoot", "option", "optgroup", "colgroup", "caption", "rb", "rt", "rp", "html",
+        "head", "body",
+    ];
+    const RAW_TEXT: &[&str] = &[
+        "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript",
+    ];
+    let bytes = html.as_bytes();
+    let mut depth = 0usize;
+    let mut excess = 0usize;
+    let mut drops: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while let Some(rel) = memchr::memchr(b'<', &bytes[i..]) {
+        let start = i + rel;
+        if bytes[start..].starts_with(b"<!--") {
+            i = memchr::memmem::find(&bytes[start + 4..], b"-->")
+                .map_or(bytes.len(), |e| start + 4 + e + 3);
+            continue;
+        }
+        let end = tag_end(bytes, start);
+        let (name, closing) = tag_name(&html[start..end]);
+        i = end;
+        if name.is_empty() || NOT_COUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        let self_closing = bytes[..end].ends_with(b"/>");
+        if closing {
+            if excess > 0 {
+                excess -= 1;
+                drops.push((start, end));
+            } else {
+                depth = depth.saturating_sub(1);
+            }
+        } else if RAW_TEXT.contains(&name.as_str()) {
+            let close = format!("</{name}");
+            i = find_ignore_case(&bytes[end..], close.as_bytes())
+                .map_or(bytes.len(), |e| tag_end(bytes, end + e));
+        } else if !self_closing {
+            if depth >= max {
+                excess += 1;
+                drops.push((start, end));
+            } else {
+                depth += 1;
+            }
+        }
+    }
+    if drops.is_empty() {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut pos = 0;
+    for (start, end) in drops {
+        out.push_str(&html[pos..start]);
+        pos = end;
+    }
+    out.push_str(&html[pos..]);
+    Cow::Owned(out)
 }
 
 fn filter_attribute<'a>(
@@ -580,6 +652,8 @@ struct TextWriter {
     want_blank: bool,
     /// The last line written was blank.
     last_blank: bool,
+    /// Quote depth of the last line written.
+    last_depth: u8,
 }
 
 impl TextWriter {
@@ -607,7 +681,7 @@ impl TextWriter {
         if self.line.is_empty() {
             self.line_depth = self.depth;
             if self.want_blank && !self.out.is_empty() && !self.last_blank {
-                self.write_line("", self.depth.min(self.line_depth));
+                self.write_line("", self.depth.min(self.last_depth));
             }
             self.want_blank = false;
         }
@@ -655,6 +729,7 @@ impl TextWriter {
         self.out.push_str(line);
         self.out.push('\n');
         self.last_blank = line.is_empty();
+        self.last_depth = depth;
     }
 
     fn finish(mut self) -> String {
@@ -793,6 +868,17 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_limited_but_ordinary_markup_is_kept() {
+        let html = "<div>".repeat(5) + "x" + &"</div>".repeat(5);
+        assert_eq!(
+            limit_nesting(&html, 3),
+            "<div><div><div>x</div></div></div>"
+        );
+        let flat = "<p>a<p>b<br><img src=x><table><tr><td>c</table><script>\"<div><div>\"</script><div>d</div>";
+        assert!(matches!(limit_nesting(flat, 2), Cow::Borrowed(_)));
+    }
+
+    #[test]
     fn cids_are_found() {
         assert_eq!(
             referenced_cids(
@@ -810,13 +896,14 @@ mod tests {
         let text = html_to_text(&s.body);
         assert_eq!(
             text,
-            "Hi Anna,\n\nThanks & regards,\nJan\nOn Tue, 3 Mar 2026, Anna wrote:\n>\n> Your order shipped.\n>\n>> older"
+            "Hi Anna,\n\nThanks & regards,\nJan\n\nOn Tue, 3 Mar 2026, Anna wrote:\n\n> Your order shipped.\n>\n>> older"
         );
     }
 
     #[test]
     fn deep_html_does_not_overflow() {
-        let html = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
+        let html =
+            "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000) + &"<b>".repeat(100_000);
         let handle = std::thread::Builder::new()
             .stack_size(2 * 1024 * 1024)
             .spawn(move || {

