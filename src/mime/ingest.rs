@@ -56,11 +56,13 @@ pub fn ingest(raw: &[u8], options: &IngestOptions) -> MessageContent {
     let attachments = attachment_infos(message, &layout, &cids, &mut notes);
 
     let mut forwarded = Vec::new();
+    let returned = report::is_delivery_report(message);
     for &id in &layout.attachments {
         if let Some(part) = message.parts.get(id as usize) {
             with_nested_message(part, |nested| {
                 forwarded.push(forwarded_section(
                     nested,
+                    returned,
                     1,
                     options,
                     own_html.is_some(),
@@ -463,7 +465,11 @@ fn attachment_info(
             let subject = nested_subject(part)?;
             names::sanitize_filename(&format!("{}.eml", subject.trim()))
         })
-        .unwrap_or_else(|| names::fallback_name(index + 1, &mime_type));
+        .unwrap_or_else(|| match mime_type.as_str() {
+            "message/delivery-status" => "delivery-status.txt".to_owned(),
+            "text/rfc822-headers" => "returned-headers.txt".to_owned(),
+            _ => names::fallback_name(index + 1, &mime_type),
+        });
     let inline = mime_type.starts_with("image/")
         && part.content_id().is_some_and(|id| {
             cids.iter()
@@ -570,6 +576,7 @@ struct Forwarded {
 /// and an HTML rendering when the outer message has HTML.
 fn forwarded_section(
     message: &Message<'_>,
+    returned: bool,
     depth: usize,
     options: &IngestOptions,
     want_html: bool,
@@ -577,7 +584,12 @@ fn forwarded_section(
 ) -> Forwarded {
     check_structure(message, notes);
     let layout = Layout::of(message);
-    let mut header_lines = vec!["---------- Forwarded message ----------".to_owned()];
+    let marker = if returned {
+        "---------- Returned message ----------"
+    } else {
+        "---------- Forwarded message ----------"
+    };
+    let mut header_lines = vec![marker.to_owned()];
     if let Some(from) = message.from() {
         header_lines.push(format!("From: {}", format_addresses(from)));
     }
@@ -614,6 +626,7 @@ fn forwarded_section(
         plain_blocks(message, &layout, notes)
     };
 
+    let own_text: Vec<String> = own_blocks.iter().map(|b| b.text.clone()).collect();
     let mut blocks = vec![TextBlock {
         kind: TextBlockKind::Quote,
         depth: 1,
@@ -639,7 +652,7 @@ fn forwarded_section(
         match &sanitized {
             Some(s) => html_out.push_str(&s.body),
             None => {
-                let text: Vec<&str> = blocks.iter().skip(1).map(|b| b.text.as_str()).collect();
+                let text = own_text;
                 html_out.push_str("<div style=\"white-space:pre-wrap\">");
                 html_out.push_str(&html::escape(&text.join("\n\n")));
                 html_out.push_str("</div>");
@@ -662,7 +675,7 @@ fn forwarded_section(
             continue;
         }
         with_nested_message(part, |nested| {
-            let inner = forwarded_section(nested, depth + 1, options, want_html, notes);
+            let inner = forwarded_section(nested, false, depth + 1, options, want_html, notes);
             append_blocks(
                 &mut blocks,
                 inner.blocks.into_iter().map(|b| deeper(b, 1)).collect(),

@@ -37,7 +37,14 @@ pub fn text_blocks(text: &str) -> Vec<TextBlock> {
         }
         if gt > 0 {
             in_signature = false;
-            classified.push((TextBlockKind::Quote, gt, content));
+            // A quoted attribution belongs to the deeper quote it introduces.
+            let next = next_quote_depth(&lines, i + 1);
+            let depth = if next > gt && is_attribution(content.trim(), true) {
+                next
+            } else {
+                gt
+            };
+            classified.push((TextBlockKind::Quote, depth, content));
             i += 1;
             continue;
         }
@@ -493,6 +500,27 @@ mod tests {
             vec![
                 (Body, 0, "Thanks, fixed.".into()),
                 (Quote, 1, "On Mon, 2 Mar 2026 at 09:00, Jan <jan@example.nl> wrote:\nThe app crashes.\n\nJan".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_attribution_joins_the_deeper_quote() {
+        let text = "Ok\n\nOp wo 18 mrt 2026 schreef Anna <a@b.example>:\n> Hier is het label.\n>\n> Op di 17 mrt 2026 schreef Jan <j@x.example>:\n>> Ik wil retourneren.\n";
+        assert_eq!(
+            kinds(text),
+            vec![
+                (Body, 0, "Ok".into()),
+                (
+                    Quote,
+                    1,
+                    "Op wo 18 mrt 2026 schreef Anna <a@b.example>:\nHier is het label.".into()
+                ),
+                (
+                    Quote,
+                    2,
+                    "Op di 17 mrt 2026 schreef Jan <j@x.example>:\nIk wil retourneren.".into()
+                ),
             ]
         );
     }
