@@ -8,7 +8,10 @@
 //! Everything here is pure and incremental: messages are added and removed one at a
 //! time, and each call reports the conversations that changed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::conversation::ConversationId;
 
@@ -47,10 +50,11 @@ impl ThreadChanges {
         self.changed.is_empty() && self.removed.is_empty()
     }
 
-    pub fn merge(&mut self, other: ThreadChanges) {
-        self.removed.extend(other.removed);
-        self.changed.extend(other.changed);
-        self.changed.retain(|id| !self.removed.contains(id));
+    /// Every conversation touched: changed or removed.
+    pub fn all(self) -> BTreeSet<ConversationId> {
+        let mut all = self.changed;
+        all.extend(self.removed);
+        all
     }
 
     fn touch(&mut self, id: ConversationId) {
@@ -68,7 +72,7 @@ type NodeIndex = u32;
 
 #[derive(Debug)]
 struct Node {
-    message_id: Box<str>,
+    message_id: Arc<str>,
     parent: Option<NodeIndex>,
     /// Usually one; more when the same message is in two folders.
     messages: Vec<MessageHandle>,
@@ -78,18 +82,20 @@ struct Node {
 struct SubjectEntry {
     node: NodeIndex,
     date: i64,
-    correspondent: Box<str>,
+    /// Hash of the customer's address.
+    correspondent: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct Threads {
     nodes: Vec<Node>,
-    by_message_id: HashMap<Box<str>, NodeIndex>,
+    by_message_id: HashMap<Arc<str>, NodeIndex>,
     by_handle: HashMap<MessageHandle, NodeIndex>,
     /// Root node → the messages of that conversation.
     groups: HashMap<NodeIndex, Vec<MessageHandle>>,
     ids: HashMap<ConversationId, NodeIndex>,
-    by_subject: HashMap<Box<str>, Vec<SubjectEntry>>,
+    /// Hash of the normalized subject → recent messages with it.
+    by_subject: HashMap<u64, Vec<SubjectEntry>>,
     by_thread_key: HashMap<Box<str>, NodeIndex>,
 }
 
@@ -127,10 +133,10 @@ impl Threads {
         self.ids.keys().copied()
     }
 
-    pub fn add(&mut self, input: &ThreadInput<'_>) -> ThreadChanges {
-        let mut changes = ThreadChanges::default();
+    /// Adds a message; the conversations it changes are recorded in `changes`.
+    pub fn add(&mut self, input: &ThreadInput<'_>, changes: &mut ThreadChanges) {
         if self.by_handle.contains_key(&input.handle) {
-            return changes;
+            return;
         }
         let own = self.node(input.message_id);
 
@@ -145,15 +151,15 @@ impl Threads {
         for id in &chain {
             let node = self.node(id);
             if let Some(parent) = previous {
-                self.link(node, parent, &mut changes);
+                self.link(node, parent, changes);
             }
             previous = Some(node);
         }
         match previous {
-            Some(parent) => self.link(own, parent, &mut changes),
+            Some(parent) => self.link(own, parent, changes),
             None => {
                 if let Some(parent) = self.fallback_parent(input, own) {
-                    self.link(own, parent, &mut changes);
+                    self.link(own, parent, changes);
                 }
             }
         }
@@ -172,26 +178,24 @@ impl Threads {
         if let Some(correspondent) = input.correspondent {
             let entries = self
                 .by_subject
-                .entry(normalize_subject(input.subject).into())
+                .entry(subject_key(input.subject))
                 .or_default();
             entries.push(SubjectEntry {
                 node: own,
                 date: input.date,
-                correspondent: correspondent.into(),
+                correspondent: fnv(correspondent.as_bytes()),
             });
             if entries.len() > SUBJECT_ENTRIES {
                 entries.remove(0);
             }
         }
-        changes
     }
 
     /// Removes a message (expunged, or its folder was reset). Its place in the tree stays,
     /// so the structure survives if it comes back.
-    pub fn remove(&mut self, handle: MessageHandle) -> ThreadChanges {
-        let mut changes = ThreadChanges::default();
+    pub fn remove(&mut self, handle: MessageHandle, changes: &mut ThreadChanges) {
         let Some(node) = self.by_handle.remove(&handle) else {
-            return changes;
+            return;
         };
         self.nodes[node as usize].messages.retain(|&h| h != handle);
         let root = self.root(node);
@@ -202,11 +206,10 @@ impl Threads {
                 self.groups.remove(&root);
                 self.ids.remove(&id);
                 changes.remove(id);
-                return changes;
+                return;
             }
         }
         changes.touch(id);
-        changes
     }
 
     fn node(&mut self, message_id: &str) -> NodeIndex {
@@ -268,15 +271,13 @@ impl Threads {
         if !is_reply_subject(input.subject) {
             return None;
         }
-        let correspondent = input.correspondent?;
-        let entries = self
-            .by_subject
-            .get(normalize_subject(input.subject).as_str())?;
+        let correspondent = fnv(input.correspondent?.as_bytes());
+        let entries = self.by_subject.get(&subject_key(input.subject))?;
         entries
             .iter()
             .rev()
             .filter(|e| {
-                &*e.correspondent == correspondent
+                e.correspondent == correspondent
                     && e.date <= input.date
                     && input.date - e.date <= SUBJECT_WINDOW_MS
             })
@@ -285,15 +286,55 @@ impl Threads {
     }
 }
 
-/// FNV-1a: a fixed hash every client computes the same way (std's hasher is seeded).
+/// A conversation's id from its root Message-ID. FNV-1a: fixed, so every client computes
+/// the same (std's hasher is seeded per process).
 pub fn conversation_id(root_message_id: &str) -> ConversationId {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in root_message_id.as_bytes() {
+    // The UI receives ids as strings, so all 64 bits are safe to use.
+    ConversationId(fnv(root_message_id.as_bytes()))
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_feed(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    // JavaScript-safe ids would need 53 bits; the UI gets strings, so all 64 are used.
-    ConversationId(hash)
+    hash
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    fnv_feed(FNV_OFFSET, bytes)
+}
+
+/// Hash of `normalize_subject(subject)`, computed without building the string: this runs
+/// for every message when a large mailbox is threaded.
+fn subject_key(subject: &str) -> u64 {
+    let mut rest = subject;
+    while let Some((_, tail)) = split_prefix(rest) {
+        rest = tail;
+    }
+    let mut hash = FNV_OFFSET;
+    let mut first = true;
+    for word in rest.split_whitespace() {
+        if !first {
+            hash = fnv_feed(hash, b" ");
+        }
+        first = false;
+        if word.is_ascii() {
+            for byte in word.bytes() {
+                hash = fnv_feed(hash, &[byte.to_ascii_lowercase()]);
+            }
+            continue;
+        }
+        for c in word.chars() {
+            for lower in c.to_lowercase() {
+                let mut buf = [0u8; 4];
+                hash = fnv_feed(hash, lower.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    hash
 }
 
 /// Reply and forward prefixes in the languages our customers write in.
@@ -302,6 +343,10 @@ const FORWARD_PREFIXES: &[&str] = &["fw", "fwd", "wg", "tr", "doorst", "fs", "rv
 
 /// Splits one leading "Re:" / "RE[2]:" / "Antw:" prefix; returns (prefix, rest).
 fn split_prefix(subject: &str) -> Option<(String, &str)> {
+    // Cheap exit for the common subject without any colon near the start.
+    if !subject.as_bytes().iter().take(12).any(|&b| b == b':') {
+        return None;
+    }
     let trimmed = subject.trim_start();
     let colon = trimmed.find(':')?;
     let word = &trimmed[..colon];
@@ -362,16 +407,27 @@ mod tests {
     }
 
     fn add(threads: &mut Threads, m: &Msg) -> ThreadChanges {
-        threads.add(&ThreadInput {
-            handle: m.handle,
-            message_id: m.id,
-            references: &m.refs,
-            in_reply_to: &m.irt,
-            subject: m.subject,
-            date: m.date,
-            thread_key: m.key,
-            correspondent: m.who,
-        })
+        let mut changes = ThreadChanges::default();
+        threads.add(
+            &ThreadInput {
+                handle: m.handle,
+                message_id: m.id,
+                references: &m.refs,
+                in_reply_to: &m.irt,
+                subject: m.subject,
+                date: m.date,
+                thread_key: m.key,
+                correspondent: m.who,
+            },
+            &mut changes,
+        );
+        changes
+    }
+
+    fn remove(threads: &mut Threads, handle: MessageHandle) -> ThreadChanges {
+        let mut changes = ThreadChanges::default();
+        threads.remove(handle, &mut changes);
+        changes
     }
 
     fn sorted(threads: &Threads, id: ConversationId) -> Vec<MessageHandle> {
@@ -509,13 +565,13 @@ mod tests {
         add(&mut t, &msg(1, "a@x", &[]));
         add(&mut t, &msg(2, "b@x", &["a@x"]));
         let id = t.conversation_of(1).expect("threaded");
-        let changes = t.remove(2);
+        let changes = remove(&mut t, 2);
         assert!(changes.changed.contains(&id));
         assert_eq!(sorted(&t, id), vec![1]);
-        let changes = t.remove(1);
+        let changes = remove(&mut t, 1);
         assert!(changes.removed.contains(&id));
         assert_eq!(t.conversation_count(), 0);
-        assert!(t.remove(1).is_empty());
+        assert!(remove(&mut t, 1).is_empty());
         // The structure is remembered: the reply comes back into the same conversation.
         add(&mut t, &msg(2, "b@x", &["a@x"]));
         assert_eq!(t.conversation_of(2), Some(id));
@@ -552,6 +608,17 @@ mod tests {
                 forward.conversation_of(m.handle),
                 backward.conversation_of(m.handle)
             );
+        }
+    }
+
+    #[test]
+    fn subject_key_matches_the_normalized_subject() {
+        for (a, b) in [
+            ("Re: RE[2]: Aw:  Order\t1234 ", "order 1234"),
+            ("Antw: ÉTÉ  Été", "été été"),
+        ] {
+            assert_eq!(subject_key(a), fnv(normalize_subject(a).as_bytes()), "{a}");
+            assert_eq!(subject_key(a), fnv(b.as_bytes()), "{a}");
         }
     }
 

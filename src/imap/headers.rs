@@ -28,20 +28,56 @@ pub struct FolderSeed {
     pub uid_validity: u32,
 }
 
-/// Turns one FETCH response into a record (when it carries headers) or a flag update.
-pub fn fetched(attributes: &[AttributeValue<'_>], seed: &FolderSeed) -> Option<Fetched> {
-    let mut record = MessageRecord::default();
+/// A message's header FETCH, copied out of the response but not parsed yet, so the
+/// parsing can run on another thread than the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedHeader {
+    pub uid: u32,
+    pub modseq: u64,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    pub size: u32,
+    /// Milliseconds since the epoch, 0 when missing.
+    pub arrived: i64,
+    pub header: Vec<u8>,
+}
+
+impl FetchedHeader {
+    pub fn into_record(self, seed: &FolderSeed) -> MessageRecord {
+        let mut record = MessageRecord {
+            uid: self.uid,
+            modseq: self.modseq,
+            flags: self.flags,
+            keywords: self.keywords,
+            size: self.size,
+            ..Default::default()
+        };
+        read_header_block(&self.header, &mut record);
+        if record.date == 0 || !plausible_date(record.date, self.arrived) {
+            record.date = self.arrived;
+        }
+        if record.message_id.is_empty() {
+            record.message_id = synthetic_message_id(self.uid, seed);
+        }
+        record
+    }
+}
+
+/// Sorts one FETCH response: headers (when it carries them) or a flag update.
+pub fn fetched(attributes: &[AttributeValue<'_>]) -> Option<Fetched> {
     let mut uid = None;
+    let mut modseq = 0;
+    let mut size = 0;
     let mut header: Option<&[u8]> = None;
     let mut flags = None;
-    let mut internal_date = None;
+    let mut arrived = 0;
     for attribute in attributes {
         match attribute {
             AttributeValue::Uid(u) => uid = Some(*u),
-            AttributeValue::ModSeq(m) => record.modseq = *m,
+            AttributeValue::ModSeq(m) => modseq = *m,
             AttributeValue::Flags(f) => flags = Some(parse_flags(f)),
-            AttributeValue::Rfc822Size(size) => record.size = *size,
-            AttributeValue::InternalDate(date) => internal_date = parse_internal_date(date),
+            AttributeValue::Rfc822Size(s) => size = *s,
+            AttributeValue::InternalDate(date) => arrived = parse_internal_date(date).unwrap_or(0),
             AttributeValue::BodySection { data, .. } => {
                 header = Some(data.as_deref().unwrap_or_default())
             }
@@ -51,32 +87,24 @@ pub fn fetched(attributes: &[AttributeValue<'_>], seed: &FolderSeed) -> Option<F
     // A FETCH without UID is news about another message from another client (servers
     // without QRESYNC send those); the caller resyncs instead.
     let uid = uid?;
-    let (flag_bits, keywords) = flags.unwrap_or_default();
-    let Some(header) = header else {
-        return Some(Fetched::Flags(FlagUpdate {
+    let (flags, keywords) = flags.unwrap_or_default();
+    Some(match header {
+        Some(header) => Fetched::Header(Box::new(FetchedHeader {
             uid,
-            flags: flag_bits,
+            modseq,
+            flags,
             keywords,
-            modseq: record.modseq,
-        }));
-    };
-    record.uid = uid;
-    record.flags = flag_bits;
-    record.keywords = keywords;
-    read_header_block(header, &mut record);
-    let arrived = internal_date.unwrap_or(0);
-    if record.date == 0 || !plausible_date(record.date, arrived) {
-        record.date = arrived;
-    }
-    if record.message_id.is_empty() {
-        record.message_id = format!(
-            "{}.{}.{}@baton.invalid",
+            size,
+            arrived,
+            header: header.to_vec(),
+        })),
+        None => Fetched::Flags(FlagUpdate {
             uid,
-            seed.uid_validity,
-            hex_hash(&seed.folder)
-        );
-    }
-    Some(Fetched::Header(Box::new(record)))
+            flags,
+            keywords,
+            modseq,
+        }),
+    })
 }
 
 /// An id for a message without Message-ID: the same on every client, as it is made of
@@ -269,13 +297,7 @@ mod tests {
         let Response::Fetch(_, attributes) = response else {
             panic!("not a fetch")
         };
-        fetched(
-            &attributes,
-            &FolderSeed {
-                folder: "INBOX".into(),
-                uid_validity: 7,
-            },
-        )
+        fetched(&attributes)
     }
 
     fn header_fetch(header: &str) -> Vec<u8> {
@@ -291,7 +313,10 @@ mod tests {
 
     fn record(header: &str) -> MessageRecord {
         match parse_fetch(&header_fetch(header)) {
-            Some(Fetched::Header(record)) => *record,
+            Some(Fetched::Header(raw)) => raw.into_record(&FolderSeed {
+                folder: "INBOX".into(),
+                uid_validity: 7,
+            }),
             other => panic!("expected a header, got {other:?}"),
         }
     }

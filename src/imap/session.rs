@@ -15,11 +15,11 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::command::quoted;
-use super::headers::{self, FolderSeed};
+use super::headers;
 use crate::account::ServerEndpoint;
 use crate::conversation::FolderRole;
 use crate::problem::{Problem, ProblemCode, Result};
-use crate::store::record::{FlagUpdate, MessageRecord};
+use crate::store::record::FlagUpdate;
 
 pub type ImapStream = tokio_rustls::client::TlsStream<TcpStream>;
 
@@ -85,7 +85,7 @@ pub struct SelectInfo {
 /// One item of a header FETCH.
 #[derive(Debug)]
 pub enum Fetched {
-    Header(Box<MessageRecord>),
+    Header(Box<super::headers::FetchedHeader>),
     /// Flags of a message, without headers (a flag FETCH, or news from another client).
     Flags(FlagUpdate),
 }
@@ -352,12 +352,7 @@ impl ImapSession {
 
     /// Fetches the cached headers of `uid_set` (a UID set string) in the selected folder.
     /// Items arrive through `on_item` as they are read.
-    pub async fn fetch_headers<F>(
-        &mut self,
-        uid_set: &str,
-        seed: &FolderSeed,
-        mut on_item: F,
-    ) -> Result<Completion>
+    pub async fn fetch_headers<F>(&mut self, uid_set: &str, mut on_item: F) -> Result<Completion>
     where
         F: FnMut(Fetched),
     {
@@ -367,7 +362,7 @@ impl ImapSession {
         );
         self.execute(&command, |response| {
             if let Response::Fetch(_, attributes) = response
-                && let Some(item) = headers::fetched(attributes, seed)
+                && let Some(item) = headers::fetched(attributes)
             {
                 on_item(item);
             }

@@ -2,7 +2,9 @@
 //! date incrementally so a 100,000-row list pages without sorting.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::conversation::{ConversationId, View};
 

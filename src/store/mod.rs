@@ -106,8 +106,8 @@ impl Store {
         for (_, h) in &order {
             if let Some(record) = record_in(&self.folders, *h) {
                 let correspondent = correspondent_of(&self.shared_address, record);
-                let input = thread_input(*h, record, correspondent.as_deref());
-                self.threads.add(&input);
+                let input = thread_input(*h, record, correspondent);
+                self.threads.add(&input, &mut ThreadChanges::default());
             }
         }
         self.index.clear();
@@ -209,15 +209,27 @@ impl Store {
             };
             let replaced = folder.messages.insert(record.uid, record);
             if replaced.is_some() {
-                changes.merge(self.threads.remove(h));
+                self.threads.remove(h, &mut changes);
             }
             if let Some(record) = record_in(&self.folders, h) {
                 let correspondent = correspondent_of(&self.shared_address, record);
-                let input = thread_input(h, record, correspondent.as_deref());
-                changes.merge(self.threads.add(&input));
+                let input = thread_input(h, record, correspondent);
+                self.threads.add(&input, &mut changes);
             }
         }
-        self.reindex(changes.changed.into_iter().chain(changes.removed).collect())
+        self.reindex(changes.all())
+    }
+
+    /// Adds messages without threading them (a first sync's bulk); `rethread` must follow
+    /// before they show in the lists.
+    pub fn insert_unthreaded(&mut self, slot: u16, records: Vec<MessageRecord>) {
+        let Some(folder) = self.folders.get_mut(slot as usize) else {
+            return;
+        };
+        for record in records {
+            self.dirty_chunks.insert((slot, record.uid >> CHUNK_SHIFT));
+            folder.messages.insert(record.uid, record);
+        }
     }
 
     pub fn apply_flags(&mut self, slot: u16, updates: &[FlagUpdate]) -> Changed {
@@ -251,10 +263,10 @@ impl Store {
             };
             if folder.messages.remove(&uid).is_some() {
                 self.dirty_chunks.insert((slot, uid >> CHUNK_SHIFT));
-                changes.merge(self.threads.remove(handle(slot, uid)));
+                self.threads.remove(handle(slot, uid), &mut changes);
             }
         }
-        self.reindex(changes.changed.into_iter().chain(changes.removed).collect())
+        self.reindex(changes.all())
     }
 
     pub fn set_preview(&mut self, slot: u16, uid: u32, preview: String) -> Changed {
@@ -525,15 +537,15 @@ fn record_in(folders: &[Folder], h: MessageHandle) -> Option<&MessageRecord> {
 
 /// The customer's address of a message: its sender, or for the team's own messages the
 /// first recipient.
-fn correspondent_of(shared_address: &str, record: &MessageRecord) -> Option<String> {
+fn correspondent_of<'a>(shared_address: &str, record: &'a MessageRecord) -> Option<&'a str> {
     if record.from.address != shared_address && !record.from.address.is_empty() {
-        return Some(record.from.address.clone());
+        return Some(&record.from.address);
     }
     record
         .to
         .iter()
         .find(|a| a.address != shared_address)
-        .map(|a| a.address.clone())
+        .map(|a| a.address.as_str())
 }
 
 fn placeholder_meta() -> FolderMeta {

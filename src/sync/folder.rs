@@ -93,8 +93,8 @@ pub async fn sync_folder(
         let mut records = Vec::new();
         let mut updates = Vec::new();
         session
-            .fetch_headers(&format!("{from}:*"), &seed, |item| {
-                collect(item, from, &mut records, &mut updates)
+            .fetch_headers(&format!("{from}:*"), |item| {
+                collect(item, from, &seed, &mut records, &mut updates)
             })
             .await?
             .into_result("to send the new messages")?;
@@ -163,12 +163,13 @@ pub async fn sync_folder(
 fn collect(
     item: Fetched,
     from: u32,
+    seed: &FolderSeed,
     records: &mut Vec<MessageRecord>,
     updates: &mut Vec<FlagUpdate>,
 ) {
     match item {
         // `n:*` returns the last message even when its UID is below n.
-        Fetched::Header(record) if record.uid >= from => records.push(*record),
+        Fetched::Header(raw) if raw.uid >= from => records.push(raw.into_record(seed)),
         Fetched::Header(_) => {}
         Fetched::Flags(update) => updates.push(update),
     }
@@ -201,9 +202,11 @@ async fn remove_expunged(session: &mut ImapSession, ctx: &SyncContext, slot: u16
     Ok(any)
 }
 
-/// Fetches every not-yet-cached message below `below`, newest first, in chunks. After
-/// each chunk the cache is saved with its new low-water mark, so a dropped connection
-/// resumes where it stopped.
+/// Fetches every not-yet-cached message below `below`, newest first, in chunks. The
+/// connection only reads; a writer thread parses the headers and stores each chunk with
+/// its new low-water mark, so the two cores overlap and a dropped connection resumes
+/// where it stopped. The newest chunk is threaded at once so the top of the list shows
+/// early; the rest is threaded in one pass at the end, in date order.
 async fn backfill(
     session: &mut ImapSession,
     ctx: &SyncContext,
@@ -227,8 +230,10 @@ async fn backfill(
     }
     wanted.sort_unstable_by(|a, b| b.cmp(a));
     let total = wanted.len() as u32;
-    let mut done = 0u32;
-    let mut any_change = false;
+    if total == 0 {
+        state.synced_from = 1;
+        return Ok(false);
+    }
     let progress = |done: u32| {
         ctx.events.emit(EngineEvent::SyncProgress {
             progress: SyncProgress {
@@ -239,41 +244,141 @@ async fn backfill(
         });
     };
     progress(0);
-    for chunk in wanted.chunks(BACKFILL_CHUNK) {
-        let mut records = Vec::with_capacity(chunk.len());
-        let mut updates = Vec::new();
+
+    let (chunks, received) = std::sync::mpsc::sync_channel::<Chunk>(2);
+    let writer = {
+        let ctx = ctx.clone();
+        let seed = seed.clone();
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || write_chunks(&ctx, slot, &seed, state, received))
+    };
+    let mut done = 0u32;
+    let mut failure = None;
+    for (n, chunk) in wanted.chunks(BACKFILL_CHUNK).enumerate() {
+        let mut raw = Vec::with_capacity(chunk.len());
         let completion = session
-            .fetch_headers(&uid_set(chunk), seed, |item| {
-                collect(item, 0, &mut records, &mut updates)
+            .fetch_headers(&uid_set(chunk), |item| {
+                if let Fetched::Header(header) = item {
+                    raw.push(*header);
+                }
             })
-            .await?;
+            .await;
+        let completion = match completion {
+            Ok(completion) => completion,
+            Err(problem) => {
+                failure = Some(problem);
+                break;
+            }
+        };
         // A server that cannot read some messages says NO but returns the rest; the
         // missing ones get a placeholder that explains, and sync goes on.
+        let mut unreadable_uids = Vec::new();
         if !completion.ok {
-            let got: std::collections::HashSet<u32> = records.iter().map(|r| r.uid).collect();
-            for &uid in chunk.iter().filter(|u| !got.contains(u)) {
-                records.push(unreadable(uid, seed, &completion.text));
-            }
+            let got: std::collections::HashSet<u32> = raw.iter().map(|r| r.uid).collect();
+            unreadable_uids.extend(
+                chunk
+                    .iter()
+                    .filter(|u| !got.contains(u))
+                    .map(|&uid| (uid, completion.text.clone())),
+            );
         }
-        let changed = ctx.store().upsert(slot, records);
-        any_change |= !changed.is_empty();
-        ctx.announce(changed);
         done += chunk.len() as u32;
-        if let Some(&lowest) = chunk.last() {
-            state.synced_from = lowest;
+        let message = Chunk {
+            raw,
+            unreadable: unreadable_uids,
+            synced_from: chunk.last().copied().unwrap_or(1),
+            threaded: n == 0,
+            last: done == total,
+            done,
+            total,
+        };
+        if chunks.send(message).is_err() {
+            break;
         }
-        save_state(ctx, slot, state).await?;
-        progress(done);
     }
-    state.synced_from = 1;
-    // Threading newest-first can miss links a reply subject makes to an older message;
-    // thread once more in date order so the result matches a fresh start.
-    if total > 0 {
+    drop(chunks);
+    let written = writer.await.map_err(|e| {
+        crate::problem::Problem::new(
+            crate::problem::ProblemCode::CacheFailed,
+            "the cache writer stopped",
+        )
+        .with_detail(e.to_string())
+    })??;
+    *state = written;
+    let flusher = ctx.store().flusher();
+    flusher.flush().await?;
+    ctx.events
+        .emit(EngineEvent::ConversationsChanged { ids: vec![] });
+    match failure {
+        Some(problem) => Err(problem),
+        None => Ok(true),
+    }
+}
+
+/// One fetched chunk on its way to the writer.
+struct Chunk {
+    raw: Vec<crate::imap::headers::FetchedHeader>,
+    unreadable: Vec<(u32, String)>,
+    /// The low-water mark once this chunk is stored.
+    synced_from: u32,
+    /// Thread these at once (the newest chunk), rather than in the final pass.
+    threaded: bool,
+    /// The folder is complete once this chunk is stored.
+    last: bool,
+    done: u32,
+    total: u32,
+}
+
+/// The writer thread of a backfill: parse, store, save each chunk; thread at the end.
+/// Returns the folder state it saved last.
+fn write_chunks(
+    ctx: &SyncContext,
+    slot: u16,
+    seed: &FolderSeed,
+    mut state: FolderState,
+    chunks: std::sync::mpsc::Receiver<Chunk>,
+) -> Result<FolderState> {
+    let mut any_unthreaded = false;
+    for chunk in chunks {
+        let mut records: Vec<MessageRecord> = chunk
+            .raw
+            .into_iter()
+            .map(|raw| raw.into_record(seed))
+            .collect();
+        records.extend(
+            chunk
+                .unreadable
+                .iter()
+                .map(|(uid, text)| unreadable(*uid, seed, text)),
+        );
+        state.synced_from = if chunk.last { 1 } else { chunk.synced_from };
+        let changed = {
+            let mut store = ctx.store();
+            let changed = if chunk.threaded {
+                store.upsert(slot, records)
+            } else {
+                store.insert_unthreaded(slot, records);
+                any_unthreaded = true;
+                Changed::new()
+            };
+            store.set_state(slot, state.clone());
+            store.save()?;
+            changed
+        };
+        ctx.announce(changed);
+        ctx.events.emit(EngineEvent::SyncProgress {
+            progress: SyncProgress {
+                folder: seed.folder.clone(),
+                done: chunk.done,
+                total: chunk.total,
+            },
+        });
+    }
+    if any_unthreaded {
+        // One threading pass in date order: the same result as a fresh start gives.
         ctx.store().rethread();
-        ctx.events
-            .emit(EngineEvent::ConversationsChanged { ids: vec![] });
     }
-    Ok(any_change)
+    Ok(state)
 }
 
 /// A message the server would not return: listed with an explanation instead of lost.
