@@ -3217,7 +3217,12 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
-        assert_eq!(civil_from_days(20_515), (2026, 3, 1));
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(
+            civil_from_days(days_from_civil(2026, 2, 28) + 1),
+            (2026, 3, 1)
+        );
     }
 
     #[test]
@@ -3254,16 +3259,18 @@ mod tests {
     #[test]
     fn pdf_xref_points_at_objects() {
         let pdf = pdf_document("Invoice 12345");
-        let text = String::from_utf8_lossy(&pdf);
-        let xref_at: usize = text
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|t| t.lines().next())
-            .and_then(|n| n.parse().ok())
-            .expect("startxref");
-        assert!(text[xref_at..].starts_with("xref"));
-        let first = text.find("1 0 obj").expect("object 1");
-        assert!(text.contains(&format!("{first:010} 00000 n")));
+        let find = |needle: &[u8]| pdf.windows(needle.len()).rposition(|w| w == needle);
+        let start = find(b"startxref\n").expect("startxref") + 10;
+        let digits: Vec<u8> = pdf[start..]
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        let xref_at: usize = String::from_utf8_lossy(&digits).parse().expect("offset");
+        assert!(pdf[xref_at..].starts_with(b"xref"));
+        let first = find(b"1 0 obj").expect("object 1");
+        let entry = format!("{first:010} 00000 n");
+        assert!(find(entry.as_bytes()).is_some());
     }
 
     #[test]
