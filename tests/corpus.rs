@@ -474,3 +474,35 @@ fn team_replies_are_sent_in_office_hours() {
         assert!(weekday < 5, "weekend reply at {date}");
     }
 }
+
+/// How fast the reading pane's functions are on realistic mail (prints; not a gate).
+#[test]
+#[ignore = "timing; run in release with --ignored --nocapture"]
+fn ingest_and_preview_speed() {
+    let messages: Vec<CorpusMessage> = generate(&CorpusOptions {
+        messages: 20_000,
+        seed: 3,
+        ..CorpusOptions::demo_at(NOW)
+    })
+    .collect();
+    let started = Instant::now();
+    let mut chars = 0;
+    for m in &messages {
+        chars += baton::mime::preview(&m.raw[..m.raw.len().min(8192)], 200).len();
+    }
+    let preview_time = started.elapsed();
+    let started = Instant::now();
+    let mut blocks = 0;
+    for m in &messages {
+        blocks += ingest(&m.raw, &IngestOptions::default()).text.len();
+    }
+    let ingest_time = started.elapsed();
+    println!(
+        "{} messages: preview {:?} ({:?}/message, {chars} chars), ingest {:?} ({:?}/message, {blocks} blocks)",
+        messages.len(),
+        preview_time,
+        preview_time / messages.len() as u32,
+        ingest_time,
+        ingest_time / messages.len() as u32
+    );
+}

@@ -13,7 +13,7 @@ use super::{TextBlock, guard};
 /// must not be parsed whole for one line.
 const MAX_INPUT: usize = 64 * 1024;
 /// Text per part looked at.
-const MAX_PART_TEXT: usize = 32 * 1024;
+const MAX_PART_TEXT: usize = 16 * 1024;
 
 /// A one-line preview of the message's own words (quotes, attributions and signatures
 /// left out, white space collapsed), at most `max_chars` characters. Works on a prefix

@@ -195,14 +195,18 @@ fn attribution_span(lines: &[&str], i: usize) -> Option<usize> {
     if first.is_empty() || first.len() > MAX_ATTRIBUTION {
         return None;
     }
-    let followed_by_quote = next_quote_depth(lines, i + 1) > 0;
-    if is_attribution(first, followed_by_quote) {
-        return Some(1);
+    // Every attribution ends with a colon: a cheap test before the real one.
+    if first.ends_with(':') {
+        let followed_by_quote = next_quote_depth(lines, i + 1) > 0;
+        if is_attribution(first, followed_by_quote) {
+            return Some(1);
+        }
     }
     // Wrapped over two lines: "On Tue, 3 Mar 2026 at 10:12, Jan Jansen <jan@x.nl>"
     // then "wrote:".
     let second = lines.get(i + 1)?.trim();
-    if !second.is_empty()
+    if second.ends_with(':')
+        && !second.is_empty()
         && first.len() + second.len() <= MAX_ATTRIBUTION
         && has_attribution_start(first)
     {
@@ -251,6 +255,10 @@ fn is_attribution(line: &str, followed_by_quote: bool) -> bool {
 fn starts_quoted_tail(lines: &[&str], i: usize) -> bool {
     let line = lines[i].trim();
     if line.len() > MAX_ATTRIBUTION {
+        return false;
+    }
+    // Every marker starts with a dash or underscore or contains a colon.
+    if !line.starts_with(['-', '_']) && !line.contains(':') {
         return false;
     }
     let lower = line.to_lowercase();
