@@ -506,3 +506,32 @@ fn ingest_and_preview_speed() {
         ingest_time / messages.len() as u32
     );
 }
+
+/// The whole demo mailbox is accepted by a real Dovecot, every message in its folder.
+#[test]
+fn demo_mailbox_loads_into_dovecot() {
+    use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
+    let server = Dovecot::start(DovecotOptions {
+        dir: None,
+        logins: vec![Login::new("anna", "secret-anna", "support")],
+    })
+    .expect("a private Dovecot (install dovecot-imapd)");
+    let messages = demo();
+    let inbox = messages
+        .iter()
+        .filter(|m| m.folder == CorpusFolder::Inbox)
+        .count() as u32;
+    let sent = messages.len() as u32 - inbox;
+    let report = server
+        .import(
+            "anna",
+            messages.into_iter().map(|m| {
+                let flags = m.maildir_flags().to_owned();
+                (m.folder.name().to_owned(), m.received_at, flags, m.raw)
+            }),
+        )
+        .expect("every message imported");
+    assert!(!report.folders.is_empty());
+    assert_eq!(server.message_count("anna", "INBOX").expect("count"), inbox);
+    assert_eq!(server.message_count("anna", "Sent").expect("count"), sent);
+}

@@ -766,3 +766,124 @@ fn mutated_messages_never_panic() {
     let runs = handle.join().expect("no panic and no stack overflow");
     assert!(runs > 1000);
 }
+
+/// Inputs built to hit quadratic corners stay fast.
+#[test]
+fn pathological_inputs_stay_fast() {
+    let head = "From: a@example.nl\r\nSubject: x\r\nMIME-Version: 1.0\r\n";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "quote lines",
+            format!(
+                "{head}Content-Type: text/plain\r\n\r\n{}",
+                "> > a\r\n".repeat(150_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "attribution lines",
+            format!(
+                "{head}Content-Type: text/plain\r\n\r\n{}",
+                "On Tue, Jan wrote:\r\n\r\n".repeat(50_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "header-like lines",
+            format!(
+                "{head}Content-Type: text/plain\r\n\r\n{}",
+                "From: x\r\n".repeat(100_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "underscores",
+            format!(
+                "{head}Content-Type: text/plain\r\n\r\n{}",
+                "__________\r\n\r\n".repeat(80_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "style elements",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n{}",
+                "<style>a{color:red}</style>".repeat(50_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "unclosed css",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n<style>{}</style>",
+                "a{b{".repeat(100_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "cid references",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n{}",
+                "<img src=\"cid:x@y\">".repeat(50_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "nested blockquotes",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n{}",
+                "<blockquote>".repeat(50_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "entities",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n{}",
+                "&amp;&#x41;&bogus".repeat(100_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "entities in an attribute",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n<p title=\"{}\">x</p>",
+                "&bogus".repeat(200_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "entities in a title",
+            format!(
+                "{head}Content-Type: text/html\r\n\r\n<title>{}</title>",
+                "&bogus".repeat(200_000)
+            )
+            .into_bytes(),
+        ),
+        ("many parts", {
+            let mut m =
+                format!("{head}Content-Type: multipart/mixed; boundary=b\r\n\r\n").into_bytes();
+            for i in 0..20_000 {
+                m.extend_from_slice(
+                    format!("--b\r\nContent-Type: image/png; name=\"p{i}.png\"\r\n\r\nx\r\n")
+                        .as_bytes(),
+                );
+            }
+            m.extend_from_slice(b"--b--\r\n");
+            m
+        }),
+    ];
+    for (name, raw) in cases {
+        let started = std::time::Instant::now();
+        let c = ingest(&raw, &IngestOptions::default());
+        let _ = preview(&raw, 100);
+        let elapsed = started.elapsed();
+        println!("{name}: {elapsed:?}");
+        let limit = if cfg!(debug_assertions) { 20 } else { 2 };
+        assert!(
+            elapsed < std::time::Duration::from_secs(limit),
+            "{name}: {elapsed:?}"
+        );
+        assert!(c.attachments.len() <= 1000, "{name}");
+    }
+}

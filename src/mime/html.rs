@@ -107,8 +107,27 @@ const TAGS: &[&str] = &[
 
 /// Elements removed together with everything inside them.
 const CLEAN_CONTENT: &[&str] = &[
-    "script", "style", "title", "noscript", "template", "iframe", "object", "embed", "applet",
-    "frameset", "frame", "textarea", "select", "xml", "svg", "math", "head",
+    "script",
+    "style",
+    "title",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "applet",
+    "frameset",
+    "frame",
+    "textarea",
+    "select",
+    "xml",
+    "svg",
+    "math",
+    "head",
+    "xmp",
+    "plaintext",
+    "noembed",
+    "noframes",
 ];
 
 const GENERIC_ATTRIBUTES: &[&str] = &[
@@ -190,6 +209,8 @@ pub(crate) fn sanitize(html: &str, images: InlineImages, allow_remote: bool) -> 
     let mut sheet_blocked = 0u32;
     let stylesheet = collect_stylesheets(html, allow_remote, &mut sheet_blocked);
 
+    let html = prefilter(html);
+    let html = html.as_ref();
     let images = Arc::new(images);
     let filter_blocked = Arc::clone(&blocked);
     let mut builder = ammonia::Builder::empty();
@@ -289,6 +310,79 @@ fn limit_nesting(html: &str, max: usize) -> Cow<'_, str> {
     let mut pos = 0;
     for (start, end) in drops {
         out.push_str(&html[pos..start]);
+        pos = end;
+    }
+    out.push_str(&html[pos..]);
+    Cow::Owned(out)
+}
+
+/// Prepares HTML for the parser, whose handling of a character reference (`&amp;`)
+/// takes time in proportion to the text that follows it up to the next tag: text,
+/// attribute values or `<title>` content full of references took seconds. So:
+/// - an empty comment (stripped from the output) goes before a `&` every so often in
+///   long text, never inside a reference or an attribute value;
+/// - tags longer than 4 KB that hold many references are dropped (real ones are data
+///   URIs and style attributes, which have none);
+/// - the content of elements that are removed whole anyway (`<title>`, `<textarea>`,
+///   `<script>`, …; style sheets were taken out before) is not passed on.
+fn prefilter(html: &str) -> Cow<'_, str> {
+    const RUN: usize = 128;
+    const RAW: &[&str] = &[
+        "script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
+    ];
+    let bytes = html.as_bytes();
+    // (start, end, replacement): bytes[start..end] become the replacement.
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' if bytes[i..].starts_with(b"<!--") => {
+                i = memchr::memmem::find(&bytes[i + 4..], b"-->")
+                    .map_or(bytes.len(), |e| i + 4 + e + 3);
+                run_start = i;
+            }
+            b'<' => {
+                let end = tag_end(bytes, i);
+                let tag = &bytes[i..end];
+                if tag.len() > 4096 && memchr::memchr_iter(b'&', tag).count() > 64 {
+                    edits.push((i, end, ""));
+                    i = end;
+                    run_start = i;
+                    continue;
+                }
+                let (name, closing) = tag_name(&html[i..end]);
+                i = end;
+                run_start = i;
+                if !closing && RAW.contains(&name.as_str()) {
+                    let close = format!("</{name}");
+                    let content_end = find_ignore_case(&bytes[end..], close.as_bytes())
+                        .map_or(bytes.len(), |e| end + e);
+                    if content_end > end {
+                        edits.push((end, content_end, ""));
+                    }
+                    i = content_end;
+                    run_start = i;
+                }
+            }
+            b'&' => {
+                if i - run_start > RUN {
+                    edits.push((i, i, "<!---->"));
+                    run_start = i;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len() + edits.len() * 7);
+    let mut pos = 0;
+    for (start, end, replacement) in edits {
+        out.push_str(&html[pos..start]);
+        out.push_str(replacement);
         pos = end;
     }
     out.push_str(&html[pos..]);
@@ -876,6 +970,28 @@ mod tests {
         );
         let flat = "<p>a<p>b<br><img src=x><table><tr><td>c</table><script>\"<div><div>\"</script><div>d</div>";
         assert!(matches!(limit_nesting(flat, 2), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn long_text_runs_are_broken_only_before_references() {
+        let text = "x".repeat(200) + "&amp;" + &"y".repeat(200) + "&lt;";
+        let broken = prefilter(&text);
+        assert_eq!(
+            broken,
+            "x".repeat(200) + "<!---->&amp;" + &"y".repeat(200) + "<!---->&lt;"
+        );
+        let attribute = format!("<img alt=\"{}&amp;\">", "x".repeat(300));
+        assert!(matches!(prefilter(&attribute), Cow::Borrowed(_)));
+        assert_eq!(
+            prefilter("<title>a &amp; b</title><p>x</p>"),
+            "<title></title><p>x</p>"
+        );
+        let long_tag = format!("<p title=\"{}\">kept</p>", "&amp;".repeat(2000));
+        assert_eq!(prefilter(&long_tag), "kept</p>");
+        assert_eq!(
+            clean(&broken).body,
+            "x".repeat(200) + "&amp;" + &"y".repeat(200) + "&lt;"
+        );
     }
 
     #[test]

@@ -96,11 +96,15 @@ pub fn text_blocks(text: &str) -> Vec<TextBlock> {
 /// "--" without the trailing space counts as a separator only near the end, where a
 /// signature is likely (some clients strip trailing spaces).
 fn is_signature_dash(lines: &[&str], i: usize) -> bool {
-    let rest = lines[i + 1..]
-        .iter()
-        .take_while(|l| !l.starts_with('>'))
-        .count();
-    rest <= 12 && lines.len() - i - 1 - rest <= 1
+    let remaining = &lines[i + 1..];
+    if remaining.len() > 40 {
+        return false;
+    }
+    let rest = remaining.iter().take_while(|l| !l.starts_with('>')).count();
+    rest <= 12
+        && remaining[rest..]
+            .iter()
+            .all(|l| l.starts_with('>') || l.trim().is_empty())
 }
 
 fn merge(lines: Vec<(TextBlockKind, u8, &str)>) -> Vec<TextBlock> {
@@ -590,6 +594,15 @@ mod tests {
                 (Quote, 1, "earlier".into())
             ]
         );
+    }
+
+    #[test]
+    fn many_dash_lines_stay_linear() {
+        let text = "--\n".repeat(300_000);
+        let started = std::time::Instant::now();
+        let blocks = text_blocks(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(!blocks.is_empty());
     }
 
     #[test]
