@@ -679,7 +679,16 @@ fn mutated_messages_never_panic() {
     let handle = std::thread::Builder::new()
         .stack_size(2 * 1024 * 1024)
         .spawn(move || {
-            let mut rng = fastrand::Rng::with_seed(0xBA70);
+            // BATON_FUZZ_ROUNDS=5000 for a longer run; BATON_FUZZ_SEED to vary it.
+            let rounds: usize = std::env::var("BATON_FUZZ_ROUNDS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(60);
+            let seed: u64 = std::env::var("BATON_FUZZ_SEED")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0xBA70);
+            let mut rng = fastrand::Rng::with_seed(seed);
             let tokens: [&[u8]; 12] = [
                 b"\r\n",
                 b"--",
@@ -696,7 +705,7 @@ fn mutated_messages_never_panic() {
             ];
             let mut runs = 0;
             for (name, raw) in &fixtures {
-                for _ in 0..60 {
+                for _ in 0..rounds {
                     let mut m = raw.clone();
                     for _ in 0..rng.usize(1..8) {
                         if m.is_empty() {
