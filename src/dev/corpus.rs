@@ -2118,7 +2118,11 @@ impl Plan {
                 } else {
                     "Please see the attached email from the carrier. Can you sort this out?\n\n"
                 };
-                let text = format!("{note}{}", body.text);
+                // The note goes right after the greeting.
+                let text = match body.text.split_once("\n\n") {
+                    Some((greeting, rest)) => format!("{greeting}\n\n{note}{rest}"),
+                    None => format!("{note}{}", body.text),
+                };
                 raw = self.rfc822_forward(c, k, &text, &inner);
             }
             Some(Special::InlineForward) if first => {
@@ -2223,7 +2227,13 @@ impl Plan {
     fn carrier_notification(&self, c: usize) -> Vec<u8> {
         let conv = self.conv(c);
         let carrier = CARRIERS[conv.carrier as usize % CARRIERS.len()];
-        let at = conv.msgs[0].at - 20 * HOUR;
+        // The afternoon of the working day before the customer wrote.
+        let mut day = (conv.msgs[0].at + Zone::Europe.offset(conv.msgs[0].at)).div_euclid(DAY) - 1;
+        while (day + 3).rem_euclid(7) >= 5 {
+            day -= 1;
+        }
+        let local = day * DAY + 13 * HOUR + i64::from(conv.index % 180) * 60;
+        let at = local - Zone::Europe.offset(local);
         let slug = ascii_slug(carrier, "");
         let text = if conv.lang == Lang::Nl {
             format!(
