@@ -244,7 +244,7 @@ async fn a_connection_dropped_mid_sync_resumes_without_loss_or_duplicates() {
     let server = dovecot();
     server.import("anna", questions(12_000)).expect("import");
     let proxy = proxy::Proxy::start(server.imaps_port).await;
-    // The first connection dies after ~1.5 MB, in the middle of the header fetch.
+    // The first connection to receive ~1.5 MB dies there: the sync, mid-fetch.
     proxy
         .faults
         .cut_after_bytes

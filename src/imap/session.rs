@@ -85,7 +85,7 @@ pub struct SelectInfo {
 /// One item of a header FETCH.
 #[derive(Debug)]
 pub enum Fetched {
-    Header(Box<super::headers::FetchedHeader>),
+    Header(Box<headers::FetchedHeader>),
     /// Flags of a message, without headers (a flag FETCH, or news from another client).
     Flags(FlagUpdate),
 }
@@ -336,17 +336,24 @@ impl ImapSession {
         Ok(info)
     }
 
-    /// All UIDs in the selected folder.
-    pub async fn uid_search_all(&mut self) -> Result<Vec<u32>> {
+    /// The UIDs in `uid_set` that exist in the selected folder. A FETCH of the UID alone
+    /// rather than SEARCH: a SEARCH answer is one line with every UID, which the parser
+    /// re-reads from its start as each piece arrives — quadratic for a large folder.
+    pub async fn uids(&mut self, uid_set: &str) -> Result<Vec<u32>> {
         let mut uids = Vec::new();
-        self.execute("UID SEARCH ALL", |response| {
-            if let Response::MailboxData(MailboxDatum::Search(found)) = response {
-                uids.extend_from_slice(found);
+        self.execute(&format!("UID FETCH {uid_set} (UID)"), |response| {
+            if let Response::Fetch(_, attributes) = response {
+                for attribute in attributes {
+                    if let AttributeValue::Uid(uid) = attribute {
+                        uids.push(*uid);
+                    }
+                }
             }
         })
         .await?
         .into_result("to list the messages")?;
         uids.sort_unstable();
+        uids.dedup();
         Ok(uids)
     }
 

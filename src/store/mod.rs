@@ -40,6 +40,8 @@ pub struct Store {
     shared_address: String,
     dirty_chunks: BTreeSet<(u16, u32)>,
     dirty_folders: BTreeSet<u16>,
+    /// Messages were added without threading (`insert_unthreaded`).
+    unthreaded: bool,
 }
 
 pub fn handle(slot: u16, uid: u32) -> MessageHandle {
@@ -53,9 +55,9 @@ fn unhandle(handle: MessageHandle) -> (u16, u32) {
 impl Store {
     /// Opens the cache in `dir` and rebuilds the conversations from it.
     pub fn open(dir: &Path, shared_address: &str) -> Result<Store> {
-        let persist = Persist::open(dir)?;
+        let (persist, loaded) = Persist::open(dir)?;
         let mut folders: Vec<Folder> = Vec::new();
-        for meta in persist.load_folders()? {
+        for meta in loaded.folders {
             let slot = meta.slot as usize;
             if folders.len() <= slot {
                 folders.resize_with(slot + 1, || Folder {
@@ -68,8 +70,7 @@ impl Store {
                 messages: BTreeMap::new(),
             };
         }
-        for chunk in persist.load_chunks() {
-            let (slot, records) = chunk?;
+        for (slot, records) in loaded.chunks {
             if let Some(folder) = folders.get_mut(slot as usize) {
                 folder
                     .messages
@@ -84,9 +85,20 @@ impl Store {
             shared_address: shared_address.to_lowercase(),
             dirty_chunks: BTreeSet::new(),
             dirty_folders: BTreeSet::new(),
+            unthreaded: false,
         };
         store.rethread();
         Ok(store)
+    }
+
+    /// Threads what `insert_unthreaded` added (by threading everything again, in date
+    /// order). Returns whether anything was done.
+    pub fn thread_pending(&mut self) -> bool {
+        if !self.unthreaded {
+            return false;
+        }
+        self.rethread();
+        true
     }
 
     /// Threads every message again, oldest first. The result depends only on the
@@ -103,6 +115,7 @@ impl Store {
         }
         order.sort_unstable();
         self.threads = Threads::new();
+        self.unthreaded = false;
         for (_, h) in &order {
             if let Some(record) = record_in(&self.folders, *h) {
                 let correspondent = correspondent_of(&self.shared_address, record);
@@ -220,12 +233,13 @@ impl Store {
         self.reindex(changes.all())
     }
 
-    /// Adds messages without threading them (a first sync's bulk); `rethread` must follow
-    /// before they show in the lists.
+    /// Adds messages without threading them (a first sync's bulk); `thread_pending` must
+    /// follow before they show in the lists.
     pub fn insert_unthreaded(&mut self, slot: u16, records: Vec<MessageRecord>) {
         let Some(folder) = self.folders.get_mut(slot as usize) else {
             return;
         };
+        self.unthreaded = true;
         for record in records {
             self.dirty_chunks.insert((slot, record.uid >> CHUNK_SHIFT));
             folder.messages.insert(record.uid, record);
@@ -312,29 +326,32 @@ impl Store {
         meta
     }
 
-    /// Writes what changed to sled (without flushing; see `flush`).
+    /// Sends what changed to the cache thread (durable after `flush`).
     pub fn save(&mut self) -> Result<()> {
         for slot in std::mem::take(&mut self.dirty_folders) {
             if let Some(folder) = self.folder(slot) {
                 self.persist.save_folder(&folder.meta)?;
             }
         }
+        let mut chunks = Vec::new();
         for (slot, chunk) in std::mem::take(&mut self.dirty_chunks) {
             let Some(folder) = self.folder(slot) else {
                 continue;
             };
             let start = chunk << CHUNK_SHIFT;
             let end = start | ((1 << CHUNK_SHIFT) - 1);
-            let records: Vec<&MessageRecord> =
-                folder.messages.range(start..=end).map(|(_, r)| r).collect();
-            self.persist.save_chunk(slot, chunk, &records)?;
+            chunks.push((
+                slot,
+                chunk,
+                folder.messages.range(start..=end).map(|(_, r)| r).collect(),
+            ));
         }
-        Ok(())
+        self.persist.save_chunks(chunks)
     }
 
     /// A handle to make the saved changes durable without holding the store.
     pub fn flusher(&self) -> Flusher {
-        Flusher(self.persist.db_handle())
+        Flusher(self.persist.flusher())
     }
 
     // ----- reading -----
@@ -515,18 +532,14 @@ impl Store {
 
 /// Makes saved changes durable; cheap to clone, used outside the store's lock.
 #[derive(Clone)]
-pub struct Flusher(sled::Db);
+pub struct Flusher(Option<persist::Flusher>);
 
 impl Flusher {
     pub async fn flush(&self) -> Result<()> {
-        self.0.flush_async().await.map_err(|e| {
-            Problem::new(
-                ProblemCode::CacheFailed,
-                "the local cache could not be saved",
-            )
-            .with_detail(e.to_string())
-        })?;
-        Ok(())
+        match &self.0 {
+            Some(flusher) => flusher.flush().await,
+            None => Ok(()),
+        }
     }
 }
 

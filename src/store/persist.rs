@@ -1,8 +1,16 @@
 //! The cache on disk (sled). Messages are stored in chunks of a UID range rather than one
 //! entry per message: sled's per-entry cost would make a 100,000-message first sync and a
 //! cold start several times slower, while a chunk rewrite on a flag change is cheap.
+//!
+//! One thread owns the database: it loads it, then applies the writes and flushes sent
+//! to it, and flushes and closes it when the cache is dropped. sled 0.34 hangs now and
+//! then when several threads write, flush and drop the same database (flushes that never
+//! become stable; spacejam/sled #1308 and #1412, fixed after its last release), and
+//! nothing is lost by funnelling the writes: they are whole chunks, already serialized.
 
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +19,9 @@ use crate::conversation::FolderRole;
 use crate::problem::{Problem, ProblemCode, Result};
 
 /// Bump when a stored type changes shape; an old cache is then dropped and resynced.
-const SCHEMA: u32 = 1;
-/// UIDs per chunk (as a shift): 1,024 consecutive UIDs share one sled value.
-pub const CHUNK_SHIFT: u32 = 10;
+const SCHEMA: u32 = 2;
+/// UIDs per chunk (as a shift): 256 consecutive UIDs share one sled value (about 80 KB).
+pub const CHUNK_SHIFT: u32 = 8;
 
 /// What the cache knows of a folder's sync position.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,11 +44,38 @@ pub struct FolderMeta {
     pub state: FolderState,
 }
 
-pub struct Persist {
-    db: sled::Db,
-    folders: sled::Tree,
-    messages: sled::Tree,
+/// Everything the cache held when it was opened.
+pub struct Loaded {
+    pub folders: Vec<FolderMeta>,
+    /// (folder slot, records) per stored chunk.
+    pub chunks: Vec<(u16, Vec<MessageRecord>)>,
 }
+
+enum Write {
+    Folder {
+        name: String,
+        value: Vec<u8>,
+    },
+    Chunk {
+        key: [u8; 6],
+        value: Option<Vec<u8>>,
+    },
+}
+
+enum Job {
+    Apply(Vec<Write>),
+    Flush(tokio::sync::oneshot::Sender<Result<()>>),
+}
+
+/// The handle to the cache thread. Dropping it flushes and closes the database.
+pub struct Persist {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Asks the cache thread to flush; cheap to clone.
+#[derive(Clone)]
+pub struct Flusher(mpsc::Sender<Job>);
 
 fn cache_problem(e: impl std::fmt::Display) -> Problem {
     Problem::new(
@@ -58,10 +93,16 @@ pub fn chunk_key(slot: u16, chunk: u32) -> [u8; 6] {
 }
 
 impl Persist {
-    pub fn open(dir: &Path) -> Result<Persist> {
+    /// Opens the cache in `dir`, reads all of it, and starts the thread that owns it.
+    pub fn open(dir: &Path) -> Result<(Persist, Loaded)> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
+            // Chunks stay well below a quarter segment, so sled keeps them inline rather
+            // than as separate blob files (its less-trodden path).
+            .segment_size(8 * 1024 * 1024)
+            // Flushes come from us only (see the module comment).
+            .flush_every_ms(None)
             .open()
             .map_err(cache_problem)?;
         let schema = db
@@ -78,70 +119,141 @@ impl Persist {
         }
         let folders = db.open_tree("folders").map_err(cache_problem)?;
         let messages = db.open_tree("messages").map_err(cache_problem)?;
-        Ok(Persist {
-            db,
-            folders,
-            messages,
+        let loaded = Loaded {
+            folders: load_folders(&folders)?,
+            chunks: load_chunks(&messages)?,
+        };
+        let (jobs, received) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("baton-cache".into())
+            .spawn(move || run(db, folders, messages, received))
+            .map_err(cache_problem)?;
+        Ok((
+            Persist {
+                jobs: Some(jobs),
+                thread: Some(thread),
+            },
+            loaded,
+        ))
+    }
+
+    fn send(&self, writes: Vec<Write>) -> Result<()> {
+        match &self.jobs {
+            Some(jobs) if !writes.is_empty() => jobs
+                .send(Job::Apply(writes))
+                .map_err(|_| cache_problem("the cache thread stopped")),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn save_folder(&self, meta: &FolderMeta) -> Result<()> {
+        let value = postcard::to_allocvec(meta).map_err(cache_problem)?;
+        self.send(vec![Write::Folder {
+            name: meta.name.clone(),
+            value,
+        }])
+    }
+
+    /// Stores the records of one chunk (an empty chunk is removed).
+    pub fn save_chunks(&self, chunks: Vec<(u16, u32, Vec<&MessageRecord>)>) -> Result<()> {
+        let mut writes = Vec::with_capacity(chunks.len());
+        for (slot, chunk, records) in chunks {
+            let value = if records.is_empty() {
+                None
+            } else {
+                Some(postcard::to_allocvec(&records).map_err(cache_problem)?)
+            };
+            writes.push(Write::Chunk {
+                key: chunk_key(slot, chunk),
+                value,
+            });
+        }
+        self.send(writes)
+    }
+
+    pub fn flusher(&self) -> Option<Flusher> {
+        self.jobs.clone().map(Flusher)
+    }
+}
+
+impl Flusher {
+    /// Waits until everything sent before is durable on disk.
+    pub async fn flush(&self) -> Result<()> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.0
+            .send(Job::Flush(reply))
+            .map_err(|_| cache_problem("the cache thread stopped"))?;
+        answer
+            .await
+            .map_err(|_| cache_problem("the cache thread stopped"))?
+    }
+}
+
+impl Drop for Persist {
+    fn drop(&mut self) {
+        // Closing the channel lets the thread flush, close the database and end.
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn load_folders(tree: &sled::Tree) -> Result<Vec<FolderMeta>> {
+    tree.iter()
+        .values()
+        .map(|v| {
+            let v = v.map_err(cache_problem)?;
+            postcard::from_bytes(&v).map_err(cache_problem)
         })
-    }
+        .collect()
+}
 
-    pub fn load_folders(&self) -> Result<Vec<FolderMeta>> {
-        self.folders
-            .iter()
-            .values()
-            .map(|v| {
-                let v = v.map_err(cache_problem)?;
-                postcard::from_bytes(&v).map_err(cache_problem)
-            })
-            .collect()
-    }
-
-    /// Every stored chunk: (folder slot, records).
-    pub fn load_chunks(&self) -> impl Iterator<Item = Result<(u16, Vec<MessageRecord>)>> + '_ {
-        self.messages.iter().map(|entry| {
+fn load_chunks(tree: &sled::Tree) -> Result<Vec<(u16, Vec<MessageRecord>)>> {
+    tree.iter()
+        .map(|entry| {
             let (key, value) = entry.map_err(cache_problem)?;
             let slot = u16::from_be_bytes([key[0], key[1]]);
             let records = postcard::from_bytes(&value).map_err(cache_problem)?;
             Ok((slot, records))
         })
-    }
+        .collect()
+}
 
-    pub fn save_folder(&self, meta: &FolderMeta) -> Result<()> {
-        let value = postcard::to_allocvec(meta).map_err(cache_problem)?;
-        self.folders
-            .insert(meta.name.as_bytes(), value)
-            .map_err(cache_problem)?;
-        Ok(())
-    }
-
-    pub fn save_chunk(&self, slot: u16, chunk: u32, records: &[&MessageRecord]) -> Result<()> {
-        let key = chunk_key(slot, chunk);
-        if records.is_empty() {
-            self.messages.remove(key).map_err(cache_problem)?;
-        } else {
-            let value = postcard::to_allocvec(records).map_err(cache_problem)?;
-            self.messages.insert(key, value).map_err(cache_problem)?;
+/// The cache thread: applies writes in order; a failed write is reported by the next
+/// flush (the in-memory cache stays right, and the next save or resync repairs the disk).
+fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Receiver<Job>) {
+    let mut failure: Option<Problem> = None;
+    for job in jobs {
+        match job {
+            Job::Apply(writes) => {
+                for write in writes {
+                    let result = match write {
+                        Write::Folder { name, value } => {
+                            folders.insert(name.as_bytes(), value).map(|_| ())
+                        }
+                        Write::Chunk {
+                            key,
+                            value: Some(value),
+                        } => messages.insert(key, value).map(|_| ()),
+                        Write::Chunk { key, value: None } => messages.remove(key).map(|_| ()),
+                    };
+                    if let Err(e) = result {
+                        tracing::warn!("cache write failed: {e}");
+                        failure.get_or_insert(cache_problem(e));
+                    }
+                }
+            }
+            Job::Flush(reply) => {
+                let result = match failure.take() {
+                    Some(problem) => Err(problem),
+                    None => db.flush().map(|_| ()).map_err(cache_problem),
+                };
+                let _ = reply.send(result);
+            }
         }
-        Ok(())
     }
-
-    /// Removes every chunk of a folder (UIDVALIDITY changed).
-    pub fn clear_folder(&self, slot: u16) -> Result<()> {
-        let start = chunk_key(slot, 0);
-        let end = chunk_key(slot, u32::MAX);
-        let keys: Vec<_> = self
-            .messages
-            .range(start..=end)
-            .keys()
-            .collect::<std::result::Result<_, _>>()
-            .map_err(cache_problem)?;
-        for key in keys {
-            self.messages.remove(key).map_err(cache_problem)?;
-        }
-        Ok(())
-    }
-
-    pub fn db_handle(&self) -> sled::Db {
-        self.db.clone()
+    if let Err(e) = db.flush() {
+        tracing::warn!("cache flush at close failed: {e}");
     }
 }

@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::connectivity::SyncProgress;
 use crate::events::{EngineEvent, Events};
-use crate::imap::command::uid_set;
 use crate::imap::headers::{FolderSeed, synthetic_message_id};
-use crate::imap::session::{Fetched, ImapSession};
+use crate::imap::session::{Fetched, ImapSession, SelectInfo};
 use crate::problem::Result;
 use crate::store::bodies::BodyCache;
 use crate::store::persist::FolderState;
@@ -35,6 +34,24 @@ impl SyncContext {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Threads what a bulk sync stored unthreaded, off the async threads, and tells the
+    /// window to reload.
+    pub async fn thread_pending(&self) {
+        let store = self.store.clone();
+        let threaded = tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .thread_pending()
+        })
+        .await
+        .unwrap_or(false);
+        if threaded {
+            self.events
+                .emit(EngineEvent::ConversationsChanged { ids: vec![] });
+        }
     }
 
     fn announce(&self, changed: Changed) {
@@ -154,7 +171,7 @@ pub async fn sync_folder(
             state.synced_from = below.min(state.uid_next.max(1));
         }
         save_state(ctx, slot, &state).await?;
-        any_change |= backfill(session, ctx, slot, &seed, &mut state, below, folder).await?;
+        any_change |= backfill(session, ctx, slot, &seed, &mut state, &info, below).await?;
     }
     save_state(ctx, slot, &state).await?;
     Ok(any_change)
@@ -187,7 +204,7 @@ async fn save_state(ctx: &SyncContext, slot: u16, state: &FolderState) -> Result
 
 async fn remove_expunged(session: &mut ImapSession, ctx: &SyncContext, slot: u16) -> Result<bool> {
     let on_server: std::collections::HashSet<u32> =
-        session.uid_search_all().await?.into_iter().collect();
+        session.uids("1:*").await?.into_iter().collect();
     let changed = {
         let mut store = ctx.store();
         let gone: Vec<u32> = store
@@ -213,32 +230,27 @@ async fn backfill(
     slot: u16,
     seed: &FolderSeed,
     state: &mut FolderState,
+    info: &SelectInfo,
     below: u32,
-    folder: &str,
 ) -> Result<bool> {
-    let mut wanted: Vec<u32> = session
-        .uid_search_all()
-        .await?
-        .into_iter()
-        .filter(|&u| u < below)
-        .collect();
-    {
-        let store = ctx.store();
-        if let Some(cached) = store.folder(slot) {
-            wanted.retain(|u| !cached.messages.contains_key(u));
-        }
-    }
-    wanted.sort_unstable_by(|a, b| b.cmp(a));
-    let total = wanted.len() as u32;
-    if total == 0 {
+    let folder = seed.folder.as_str();
+    let below = below.min(info.uid_next.max(1)).max(1);
+    // Chunks are UID ranges, sized by how densely the folder uses its UIDs and adapted
+    // as the answers come, so no full UID list is needed up front.
+    let cached = ctx.store().message_count(slot) as u32;
+    let total = info.exists.saturating_sub(cached);
+    if below <= 1 || total == 0 {
         state.synced_from = 1;
         return Ok(false);
     }
+    let density =
+        (f64::from(info.exists) / f64::from(info.uid_next.max(info.exists).max(1))).max(1e-6);
+    let mut span = ((BACKFILL_CHUNK as f64 / density) as u32).max(BACKFILL_CHUNK as u32);
     let progress = |done: u32| {
         ctx.events.emit(EngineEvent::SyncProgress {
             progress: SyncProgress {
                 folder: folder.to_owned(),
-                done,
+                done: done.min(total),
                 total,
             },
         });
@@ -254,16 +266,20 @@ async fn backfill(
     };
     let mut done = 0u32;
     let mut failure = None;
-    for (n, chunk) in wanted.chunks(BACKFILL_CHUNK).enumerate() {
-        let mut raw = Vec::with_capacity(chunk.len());
-        let completion = session
-            .fetch_headers(&uid_set(chunk), |item| {
+    let mut high = below - 1;
+    let mut first = true;
+    loop {
+        let low = high.saturating_sub(span - 1).max(1);
+        let range = format!("{low}:{high}");
+        let mut raw = Vec::new();
+        let completion = match session
+            .fetch_headers(&range, |item| {
                 if let Fetched::Header(header) = item {
                     raw.push(*header);
                 }
             })
-            .await;
-        let completion = match completion {
+            .await
+        {
             Ok(completion) => completion,
             Err(problem) => {
                 failure = Some(problem);
@@ -274,27 +290,42 @@ async fn backfill(
         // missing ones get a placeholder that explains, and sync goes on.
         let mut unreadable_uids = Vec::new();
         if !completion.ok {
-            let got: std::collections::HashSet<u32> = raw.iter().map(|r| r.uid).collect();
-            unreadable_uids.extend(
-                chunk
-                    .iter()
-                    .filter(|u| !got.contains(u))
-                    .map(|&uid| (uid, completion.text.clone())),
-            );
+            match session.uids(&range).await {
+                Ok(present) => {
+                    let got: std::collections::HashSet<u32> = raw.iter().map(|r| r.uid).collect();
+                    unreadable_uids.extend(
+                        present
+                            .into_iter()
+                            .filter(|u| !got.contains(u))
+                            .map(|uid| (uid, completion.text.clone())),
+                    );
+                }
+                Err(problem) => {
+                    failure = Some(problem);
+                    break;
+                }
+            }
         }
-        done += chunk.len() as u32;
+        let got = (raw.len() + unreadable_uids.len()) as u32;
+        done += got;
         let message = Chunk {
             raw,
             unreadable: unreadable_uids,
-            synced_from: chunk.last().copied().unwrap_or(1),
-            threaded: n == 0,
-            last: done == total,
-            done,
+            synced_from: low,
+            threaded: first,
+            last: low == 1,
+            done: done.min(total),
             total,
         };
-        if chunks.send(message).is_err() {
+        first = false;
+        if chunks.send(message).is_err() || low == 1 {
             break;
         }
+        high = low - 1;
+        // Aim for about BACKFILL_CHUNK messages per command.
+        let wanted = BACKFILL_CHUNK as u64;
+        span = ((u64::from(span) * wanted / u64::from(got.max(1)))
+            .clamp(wanted, u64::from(u32::MAX / 2))) as u32;
     }
     drop(chunks);
     let written = writer.await.map_err(|e| {
@@ -329,8 +360,8 @@ struct Chunk {
     total: u32,
 }
 
-/// The writer thread of a backfill: parse, store, save each chunk; thread at the end.
-/// Returns the folder state it saved last.
+/// The writer thread of a backfill: parse, store and save each chunk. Threading the bulk
+/// is left to `Store::thread_pending`, once for all folders. Returns the state it saved.
 fn write_chunks(
     ctx: &SyncContext,
     slot: u16,
@@ -338,7 +369,6 @@ fn write_chunks(
     mut state: FolderState,
     chunks: std::sync::mpsc::Receiver<Chunk>,
 ) -> Result<FolderState> {
-    let mut any_unthreaded = false;
     for chunk in chunks {
         let mut records: Vec<MessageRecord> = chunk
             .raw
@@ -358,7 +388,6 @@ fn write_chunks(
                 store.upsert(slot, records)
             } else {
                 store.insert_unthreaded(slot, records);
-                any_unthreaded = true;
                 Changed::new()
             };
             store.set_state(slot, state.clone());
@@ -373,10 +402,6 @@ fn write_chunks(
                 total: chunk.total,
             },
         });
-    }
-    if any_unthreaded {
-        // One threading pass in date order: the same result as a fresh start gives.
-        ctx.store().rethread();
     }
     Ok(state)
 }

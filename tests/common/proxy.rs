@@ -9,8 +9,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Clone, Default)]
 pub struct Faults {
-    /// Cut the next connection after the server has sent this many bytes (0: never).
+    /// Cut a connection once the server has sent it this many bytes (0: never). Stays
+    /// armed until one connection was actually cut.
     pub cut_after_bytes: Arc<AtomicU64>,
+    /// Connections cut so far.
+    pub cuts: Arc<AtomicU64>,
     /// Refuse connections (close them at once) while set.
     pub refuse: Arc<AtomicBool>,
     /// Connections accepted so far.
@@ -35,15 +38,14 @@ impl Proxy {
                     drop(client);
                     continue;
                 }
-                let cut = shared.cut_after_bytes.swap(0, Ordering::SeqCst);
-                tokio::spawn(relay(client, target_port, cut));
+                tokio::spawn(relay(client, target_port, shared.clone()));
             }
         });
         Proxy { port, faults }
     }
 }
 
-async fn relay(mut client: TcpStream, target_port: u16, cut_after: u64) {
+async fn relay(mut client: TcpStream, target_port: u16, faults: Faults) {
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
         return;
     };
@@ -58,8 +60,9 @@ async fn relay(mut client: TcpStream, target_port: u16, cut_after: u64) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            let cut_after = faults.cut_after_bytes.load(Ordering::SeqCst);
             let n = if cut_after > 0 {
-                n.min((cut_after - sent) as usize)
+                n.min(cut_after.saturating_sub(sent) as usize)
             } else {
                 n
             };
@@ -67,7 +70,14 @@ async fn relay(mut client: TcpStream, target_port: u16, cut_after: u64) {
                 return;
             }
             sent += n as u64;
-            if cut_after > 0 && sent >= cut_after {
+            if cut_after > 0
+                && sent >= cut_after
+                && faults
+                    .cut_after_bytes
+                    .compare_exchange(cut_after, 0, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                faults.cuts.fetch_add(1, Ordering::SeqCst);
                 return;
             }
         }
