@@ -15,6 +15,8 @@ if [ -z "${BATON_E2E_INSIDE:-}" ]; then
 fi
 
 work=$(mktemp -d /tmp/baton-e2e-XXXXXX)
+# Dovecot's unprivileged processes (when run as root) must be able to reach the mailbox.
+chmod 755 "$work"
 out="$BATON_ROOT/test-output/e2e"
 mkdir -p "$out"
 demo="$CARGO_TARGET_DIR/debug/baton-demo"
@@ -46,5 +48,4 @@ done
 BATON_WEBDRIVER="http://127.0.0.1:$port" \
 BATON_APP="$CARGO_TARGET_DIR/debug/baton" \
 BATON_E2E_OUT="$out" \
-BATON_E2E_SUBJECT="${BATON_E2E_SUBJECT:-}" \
   node --test --test-reporter=spec e2e/real-app.mjs

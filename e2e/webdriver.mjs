@@ -40,6 +40,22 @@ export class Session {
     throw new Error(`timed out waiting for ${what} (${xpath})${last ? `: ${last.message}` : ''}`);
   }
 
+  /** Polls `script` (a function body returning a value) until it returns something truthy. */
+  async waitForScript(script, what, timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+      try {
+        const value = await this.execute(script);
+        if (value) return value;
+      } catch (e) {
+        last = e;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+  }
+
   click(id) {
     return this.cmd('POST', `/element/${id}/click`, {});
   }

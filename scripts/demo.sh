@@ -11,7 +11,9 @@ cd "$BATON_ROOT"
 
 member=anna
 [ "${1:-}" = "--member" ] && member="${2:?--member needs a name}"
-demo_dir="${BATON_DEMO_DIR:-$HOME/.local/share/baton-demo}"
+# As root, Dovecot's unprivileged processes cannot enter /root: keep the demo in /var/tmp.
+if [ "$(id -u)" = 0 ]; then default_dir=/var/tmp/baton-demo; else default_dir="$HOME/.local/share/baton-demo"; fi
+demo_dir="${BATON_DEMO_DIR:-$default_dir}"
 
 if [ -z "${BATON_DEMO_INSIDE:-}" ]; then
   ./scripts/setup.sh
