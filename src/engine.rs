@@ -52,6 +52,8 @@ struct Running {
     previews: Arc<Notify>,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// Becomes true once the cached messages are loaded and threaded.
+    ready: watch::Receiver<bool>,
 }
 
 impl Engine {
@@ -143,12 +145,13 @@ impl Engine {
         let dir = self.cache_dir(&account);
         let shared = account.shared_address.clone();
         let store_dir = dir.join("headers");
-        let store = tokio::task::spawn_blocking(move || Store::open(&store_dir, &shared))
-            .await
-            .map_err(|e| {
-                Problem::new(ProblemCode::CacheFailed, "the cache could not be opened")
-                    .with_detail(e.to_string())
-            })??;
+        let (store, pending) =
+            tokio::task::spawn_blocking(move || Store::open(&store_dir, &shared))
+                .await
+                .map_err(|e| {
+                    Problem::new(ProblemCode::CacheFailed, "the cache could not be opened")
+                        .with_detail(e.to_string())
+                })??;
         let ctx = SyncContext {
             store: Arc::new(Mutex::new(store)),
             events: self.inner.events.clone(),
@@ -180,7 +183,41 @@ impl Engine {
             wanted: wanted.clone(),
             cancel: cancel.clone(),
         };
-        let tasks = vec![tokio::spawn(worker.run()), tokio::spawn(fetcher.run())];
+        // The list shows from the snapshot at once; the messages load and thread off the
+        // lock, and the connections start once they are in place.
+        let (ready_tx, ready) = watch::channel(false);
+        let loader = {
+            let ctx = ctx.clone();
+            let events = self.inner.events.clone();
+            async move {
+                match tokio::task::spawn_blocking(move || pending.build()).await {
+                    Ok(Ok(built)) => ctx.store().install(built),
+                    Ok(Err(problem)) => {
+                        tracing::error!("cache load: {problem} ({:?})", problem.detail)
+                    }
+                    Err(e) => tracing::error!("cache load: {e}"),
+                }
+                let _ = ready_tx.send(true);
+                events.emit(EngineEvent::Resync);
+            }
+        };
+        let after_load = |ready: watch::Receiver<bool>| async move {
+            let mut ready = ready;
+            let _ = ready.wait_for(|r| *r).await;
+        };
+        let worker_ready = after_load(ready.clone());
+        let fetcher_ready = after_load(ready.clone());
+        let tasks = vec![
+            tokio::spawn(loader),
+            tokio::spawn(async move {
+                worker_ready.await;
+                worker.run().await
+            }),
+            tokio::spawn(async move {
+                fetcher_ready.await;
+                fetcher.run().await
+            }),
+        ];
         *self.running_ref() = Some(Running {
             ctx,
             bodies,
@@ -189,6 +226,7 @@ impl Engine {
             previews,
             cancel,
             tasks,
+            ready,
         });
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())
@@ -220,10 +258,6 @@ impl Engine {
         self.stop().await;
     }
 
-    fn ctx(&self) -> Option<SyncContext> {
-        self.running_ref().as_ref().map(|r| r.ctx.clone())
-    }
-
     pub fn list_conversations(&self, view: View, offset: u32, limit: u32) -> ConversationPage {
         let running = self.running_ref();
         let Some(running) = running.as_ref() else {
@@ -251,14 +285,27 @@ impl Engine {
         page
     }
 
-    pub fn conversation(&self, id: ConversationId) -> Result<ConversationDetail> {
-        self.ctx()
+    /// Waits (briefly, at start) until the cached messages are loaded.
+    async fn ready(&self) -> Option<SyncContext> {
+        let (ctx, mut ready) = {
+            let running = self.running_ref();
+            let running = running.as_ref()?;
+            (running.ctx.clone(), running.ready.clone())
+        };
+        let _ = ready.wait_for(|r| *r).await;
+        Some(ctx)
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<ConversationDetail> {
+        self.ready()
+            .await
             .and_then(|ctx| ctx.store().conversation(id))
             .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
     }
 
     /// The raw message, from the body cache or the server.
     async fn raw_message(&self, key: &MessageKey) -> Result<Vec<u8>> {
+        self.ready().await;
         let (ctx, sender) = {
             let running = self.running_ref();
             let running = running

@@ -80,7 +80,7 @@ async fn first_sync_threads_conversations_and_the_cache_serves_a_restart() {
     assert_eq!(page.rows[0].id, thread.id);
     let sent = engine.list_conversations(View::Sent, 0, 10);
     assert_eq!(sent.total, 1);
-    let detail = engine.conversation(thread.id).expect("conversation");
+    let detail = engine.conversation(thread.id).await.expect("conversation");
     assert_eq!(detail.messages.len(), 3);
     assert_eq!(
         detail.messages[1].role,
@@ -192,6 +192,7 @@ async fn uidvalidity_change_replaces_the_cache() {
     let before = engine.list_conversations(View::Inbox, 0, 1).rows[0].clone();
     let old_key = engine
         .conversation(before.id)
+        .await
         .expect("conversation")
         .messages[0]
         .key
@@ -216,18 +217,24 @@ async fn uidvalidity_change_replaces_the_cache() {
         )
         .expect("secret");
     let engine = reopen(dir.path(), "anna", secrets).await;
-    wait_until(
-        WAIT,
-        "the inbox is fetched again under the new UIDVALIDITY",
-        || {
-            let page = engine.list_conversations(View::Inbox, 0, 1);
-            page.rows
-                .first()
-                .and_then(|r| engine.conversation(r.id).ok())
-                .is_some_and(|c| c.messages[0].key.uid_validity == 4242)
-        },
-    )
-    .await;
+    let started = std::time::Instant::now();
+    loop {
+        let page = engine.list_conversations(View::Inbox, 0, 1);
+        let mut refreshed = false;
+        if let Some(row) = page.rows.first()
+            && let Ok(detail) = engine.conversation(row.id).await
+        {
+            refreshed = detail.messages[0].key.uid_validity == 4242;
+        }
+        if refreshed {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the inbox is fetched again under the new UIDVALIDITY"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(inbox_total(&engine), 8);
     assert_ne!(old_key.uid_validity, 4242);
     // The old key no longer names a message.
@@ -302,7 +309,7 @@ Date: nonsense\r\n\r\nBody with \xc3\x28 invalid bytes\r\n"
     assert_eq!(inbox_total(&engine), 5);
     let page = engine.list_conversations(View::Inbox, 0, 10);
     for row in &page.rows {
-        let detail = engine.conversation(row.id).expect("conversation");
+        let detail = engine.conversation(row.id).await.expect("conversation");
         for message in detail.messages {
             // Every body opens: at worst with a problem noted, never an error for the list.
             engine

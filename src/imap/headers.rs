@@ -187,9 +187,13 @@ fn header_fields(raw: &[u8]) -> Vec<(&str, &[u8])> {
     fields
 }
 
-/// An address list, through mail-parser's address parser (quoted names, comments,
-/// groups, encoded words).
+/// An address list. Plain lists (`a@b`, `Name <a@b>`, comma-separated, ASCII) are read
+/// directly; anything else (quoted names, comments, groups, encoded words, 8-bit text)
+/// goes through mail-parser's address parser.
 fn addresses(value: &[u8]) -> Vec<Address> {
+    if let Some(plain) = plain_addresses(value) {
+        return plain;
+    }
     let line = with_line_end(value);
     let parsed = MessageStream::new(&line).parse_address();
     let mut out = Vec::new();
@@ -211,6 +215,44 @@ fn addresses(value: &[u8]) -> Vec<Address> {
         }
     }
     out
+}
+
+fn plain_addresses(value: &[u8]) -> Option<Vec<Address>> {
+    let special =
+        |b: &u8| matches!(b, b'"' | b'(' | b')' | b';' | b':' | b'\\' | b'=' | b'[') || *b >= 0x80;
+    if value.iter().any(special) {
+        return None;
+    }
+    let text = std::str::from_utf8(value).ok()?;
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (name, address) = match part.find('<') {
+            Some(open) => {
+                let close = open + part[open..].find('>')?;
+                if !part[close + 1..].trim().is_empty() {
+                    return None;
+                }
+                (&part[..open], &part[open + 1..close])
+            }
+            None => ("", part),
+        };
+        let address = address.trim();
+        if address.is_empty()
+            || !address.contains('@')
+            || address.contains(|c: char| c.is_whitespace() || c == '<')
+        {
+            return None;
+        }
+        out.push(Address {
+            name: clean_line(name),
+            address: address.to_ascii_lowercase(),
+        });
+    }
+    Some(out)
 }
 
 fn with_line_end(value: &[u8]) -> Vec<u8> {
@@ -235,29 +277,31 @@ fn decode_words(raw: &[u8]) -> String {
 }
 
 /// The `<…>` ids in a header value, without brackets. Values without brackets (broken
-/// clients) count as one id each word.
+/// clients) count as one id each word. Works on bytes: long References lists are common.
 fn angle_ids(raw: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(raw);
     let mut ids = Vec::new();
-    if text.contains('<') {
-        for piece in text.split('<').skip(1) {
-            if let Some((id, _)) = piece.split_once('>') {
-                push_id(&mut ids, id);
-            }
+    if memchr::memchr(b'<', raw).is_some() {
+        let mut rest = raw;
+        while let Some(open) = memchr::memchr(b'<', rest) {
+            rest = &rest[open + 1..];
+            let Some(close) = memchr::memchr(b'>', rest) else {
+                break;
+            };
+            push_id(&mut ids, &rest[..close]);
+            rest = &rest[close + 1..];
         }
     } else {
-        for word in text.split_whitespace() {
+        for word in raw.split(u8::is_ascii_whitespace) {
             push_id(&mut ids, word);
         }
     }
     ids
 }
 
-fn push_id(ids: &mut Vec<String>, id: &str) {
-    let id = id.trim();
-    if !id.is_empty() && id.len() <= 998 && !id.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        ids.push(id.to_owned());
+fn push_id(ids: &mut Vec<String>, id: &[u8]) {
+    let id = id.trim_ascii();
+    if !id.is_empty() && id.len() <= 998 && id.iter().all(|&b| b > b' ' && b != 0x7f) {
+        ids.push(String::from_utf8_lossy(id).into_owned());
     }
 }
 
@@ -280,10 +324,17 @@ fn plausible_date(date: i64, arrived: i64) -> bool {
 
 /// One line of display text: no control characters, whitespace collapsed.
 fn clean_line(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c.is_control())
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Outlook's Thread-Index is base64; its first 22 bytes are the same in every message of
@@ -501,6 +552,51 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(parse_fetch(b"* 3 FETCH (FLAGS (\\Seen))\r\n").is_none());
+    }
+
+    #[test]
+    fn plain_address_lists_read_like_mail_parser_reads_them() {
+        for value in [
+            " support@brightdesk.example",
+            " Anna de Vries <Anna@Brightdesk.Example>, bram@brightdesk.example",
+            " <jan@example.nl>",
+            "\r\n  Jan Jansen\r\n <jan@example.nl>",
+        ] {
+            let plain = plain_addresses(value.as_bytes()).expect("plain");
+            let line = with_line_end(value.as_bytes());
+            let mut general = Vec::new();
+            if let HeaderValue::Address(mail_parser::Address::List(list)) =
+                MessageStream::new(&line).parse_address()
+            {
+                for a in list {
+                    general.push(Address {
+                        name: a.name().map(clean_line).unwrap_or_default(),
+                        address: a.address().unwrap_or_default().to_lowercase(),
+                    });
+                }
+            }
+            assert_eq!(plain, general, "{value:?}");
+        }
+        for tricky in [
+            " \"Jansen, Jan\" <jan@example.nl>",
+            " =?utf-8?q?Jos=C3=A9?= <j@x.nl>",
+            " team: a@b.c;",
+            " a@b.c (Anna)",
+        ] {
+            assert!(plain_addresses(tricky.as_bytes()).is_none(), "{tricky}");
+            assert!(!addresses(tricky.as_bytes()).is_empty(), "{tricky}");
+        }
+    }
+
+    #[test]
+    fn ids_from_headers() {
+        assert_eq!(
+            angle_ids(b" <a@x>\r\n <b@y> junk <c@z>"),
+            vec!["a@x", "b@y", "c@z"]
+        );
+        assert_eq!(angle_ids(b" a@x b@y"), vec!["a@x", "b@y"]);
+        assert_eq!(angle_ids(b" <a b@x> <ok@x>"), vec!["ok@x"]);
+        assert!(angle_ids(b" <unterminated").is_empty());
     }
 
     #[test]

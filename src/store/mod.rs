@@ -42,20 +42,46 @@ pub struct Store {
     dirty_folders: BTreeSet<u16>,
     /// Messages were added without threading (`insert_unthreaded`).
     unthreaded: bool,
+    /// The messages are loaded (see `open`); until then the lists come from `snapshot`.
+    ready: bool,
+    /// The first rows of each list as they were last saved, to show at once on start.
+    snapshot: ListSnapshot,
+    /// The lists changed since the snapshot was saved.
+    lists_dirty: bool,
 }
 
-pub fn handle(slot: u16, uid: u32) -> MessageHandle {
-    (u64::from(slot) << 32) | u64::from(uid)
+/// The first rows of each view, saved with the cache so a start shows the list at once,
+/// before the messages are loaded and threaded.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ListSnapshot {
+    views: Vec<(View, u32, Vec<ConversationSummary>)>,
 }
 
-fn unhandle(handle: MessageHandle) -> (u16, u32) {
-    ((handle >> 32) as u16, handle as u32)
+/// Rows per view kept in the snapshot: a few screens.
+const SNAPSHOT_ROWS: usize = 200;
+
+/// The messages being loaded by the cache thread, to be threaded off the store's lock
+/// and then installed.
+pub struct Pending {
+    loaded: std::sync::mpsc::Receiver<Result<persist::Loaded>>,
+    shared_address: String,
 }
 
-impl Store {
-    /// Opens the cache in `dir` and rebuilds the conversations from it.
-    pub fn open(dir: &Path, shared_address: &str) -> Result<Store> {
-        let (persist, loaded) = Persist::open(dir)?;
+/// A fully built model: messages per folder, conversations, list order.
+pub struct Built {
+    folders: Vec<Folder>,
+    threads: Threads,
+    index: ConversationIndex,
+}
+
+impl Pending {
+    /// Waits for the messages, builds the folders and threads every message (the slow
+    /// part of a start). Blocks: run it on a blocking thread.
+    pub fn build(self) -> Result<Built> {
+        let loaded = self
+            .loaded
+            .recv()
+            .map_err(|_| Problem::new(ProblemCode::CacheFailed, "the cache thread stopped"))??;
         let mut folders: Vec<Folder> = Vec::new();
         for meta in loaded.folders {
             let slot = meta.slot as usize;
@@ -77,18 +103,69 @@ impl Store {
                     .extend(records.into_iter().map(|r| (r.uid, r)));
             }
         }
-        let mut store = Store {
-            persist,
+        let (threads, index) = thread_all(&folders, &self.shared_address);
+        Ok(Built {
             folders,
+            threads,
+            index,
+        })
+    }
+}
+
+pub fn handle(slot: u16, uid: u32) -> MessageHandle {
+    (u64::from(slot) << 32) | u64::from(uid)
+}
+
+fn unhandle(handle: MessageHandle) -> (u16, u32) {
+    ((handle >> 32) as u16, handle as u32)
+}
+
+impl Store {
+    /// Opens the cache in `dir`. The store answers list requests from the saved snapshot
+    /// at once; the messages come with `Pending::build` and `install`, which a caller
+    /// runs off the lock (the engine) or right away (`open_loaded`).
+    pub fn open(dir: &Path, shared_address: &str) -> Result<(Store, Pending)> {
+        let (persist, loaded, snapshot) = Persist::open(dir)?;
+        let snapshot = snapshot
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+            .unwrap_or_default();
+        let store = Store {
+            persist,
+            folders: Vec::new(),
             threads: Threads::new(),
             index: ConversationIndex::default(),
             shared_address: shared_address.to_lowercase(),
             dirty_chunks: BTreeSet::new(),
             dirty_folders: BTreeSet::new(),
             unthreaded: false,
+            ready: false,
+            snapshot,
+            lists_dirty: false,
         };
-        store.rethread();
+        let pending = Pending {
+            loaded,
+            shared_address: shared_address.to_lowercase(),
+        };
+        Ok((store, pending))
+    }
+
+    /// Opens the cache with everything loaded and threaded.
+    pub fn open_loaded(dir: &Path, shared_address: &str) -> Result<Store> {
+        let (mut store, pending) = Store::open(dir, shared_address)?;
+        store.install(pending.build()?);
         Ok(store)
+    }
+
+    /// Puts a built model in place; from now on the lists come from it.
+    pub fn install(&mut self, built: Built) {
+        self.folders = built.folders;
+        self.threads = built.threads;
+        self.index = built.index;
+        self.ready = true;
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready
     }
 
     /// Threads what `insert_unthreaded` added (by threading everything again, in date
@@ -104,31 +181,11 @@ impl Store {
     /// Threads every message again, oldest first. The result depends only on the
     /// messages, so it is the same after a restart and on every colleague's computer.
     pub fn rethread(&mut self) {
-        let mut order: Vec<(i64, MessageHandle)> = Vec::new();
-        for (slot, folder) in self.folders.iter().enumerate() {
-            order.extend(
-                folder
-                    .messages
-                    .values()
-                    .map(|r| (r.date, handle(slot as u16, r.uid))),
-            );
-        }
-        order.sort_unstable();
-        self.threads = Threads::new();
+        let (threads, index) = thread_all(&self.folders, &self.shared_address);
+        self.threads = threads;
+        self.index = index;
         self.unthreaded = false;
-        for (_, h) in &order {
-            if let Some(record) = record_in(&self.folders, *h) {
-                let correspondent = correspondent_of(&self.shared_address, record);
-                let input = thread_input(*h, record, correspondent);
-                self.threads.add(&input, &mut ThreadChanges::default());
-            }
-        }
-        self.index.clear();
-        let ids: Vec<ConversationId> = self.threads.conversation_ids().collect();
-        for id in ids {
-            let meta = self.row_meta(id);
-            self.index.set(id, meta);
-        }
+        self.lists_dirty = true;
     }
 
     fn record(&self, h: MessageHandle) -> Option<&MessageRecord> {
@@ -300,6 +357,7 @@ impl Store {
     }
 
     fn reindex(&mut self, ids: Changed) -> Changed {
+        self.lists_dirty |= !ids.is_empty();
         for &id in &ids {
             let meta = self.row_meta(id);
             self.index.set(id, meta);
@@ -308,22 +366,7 @@ impl Store {
     }
 
     fn row_meta(&self, id: ConversationId) -> Option<RowMeta> {
-        let mut meta: Option<RowMeta> = None;
-        for &h in self.threads.messages(id) {
-            let (slot, _) = unhandle(h);
-            let (Some(record), Some(folder)) = (self.record(h), self.folder(slot)) else {
-                continue;
-            };
-            let m = meta.get_or_insert(RowMeta {
-                latest: i64::MIN,
-                in_inbox: false,
-                in_sent: false,
-            });
-            m.latest = m.latest.max(record.date);
-            m.in_inbox |= folder.meta.role == FolderRole::Inbox;
-            m.in_sent |= folder.meta.role == FolderRole::Sent;
-        }
-        meta
+        row_meta(&self.threads, &self.folders, id)
     }
 
     /// Sends what changed to the cache thread (durable after `flush`).
@@ -346,7 +389,25 @@ impl Store {
                 folder.messages.range(start..=end).map(|(_, r)| r).collect(),
             ));
         }
-        self.persist.save_chunks(chunks)
+        self.persist.save_chunks(chunks)?;
+        if self.lists_dirty && self.ready && !self.unthreaded {
+            self.lists_dirty = false;
+            self.snapshot = ListSnapshot {
+                views: [View::Inbox, View::Sent]
+                    .into_iter()
+                    .map(|view| {
+                        let page = self.page(view, 0, SNAPSHOT_ROWS);
+                        (view, page.total, page.rows)
+                    })
+                    .collect(),
+            };
+            let bytes = postcard::to_allocvec(&self.snapshot).map_err(|e| {
+                Problem::new(ProblemCode::CacheFailed, "the list could not be saved")
+                    .with_detail(e.to_string())
+            })?;
+            self.persist.save_snapshot(bytes)?;
+        }
+        Ok(())
     }
 
     /// A handle to make the saved changes durable without holding the store.
@@ -357,6 +418,9 @@ impl Store {
     // ----- reading -----
 
     pub fn page(&self, view: View, offset: usize, limit: usize) -> ConversationPage {
+        if !self.ready {
+            return self.snapshot_page(view, offset, limit);
+        }
         let rows = self
             .index
             .page(view, offset, limit.min(MAX_PAGE))
@@ -366,6 +430,31 @@ impl Store {
         ConversationPage {
             view,
             total: self.index.total(view) as u32,
+            offset: offset as u32,
+            rows,
+        }
+    }
+
+    fn snapshot_page(&self, view: View, offset: usize, limit: usize) -> ConversationPage {
+        let (total, rows) = self
+            .snapshot
+            .views
+            .iter()
+            .find(|(v, _, _)| *v == view)
+            .map(|(_, total, rows)| {
+                (
+                    *total,
+                    rows.iter()
+                        .skip(offset)
+                        .take(limit.min(MAX_PAGE))
+                        .cloned()
+                        .collect(),
+                )
+            })
+            .unwrap_or((0, Vec::new()));
+        ConversationPage {
+            view,
+            total,
             offset: offset as u32,
             rows,
         }
@@ -541,6 +630,56 @@ impl Flusher {
             None => Ok(()),
         }
     }
+}
+
+/// Threads every message, oldest first, and orders the lists. The result depends only on
+/// the messages, so it is the same after a restart and on every colleague's computer.
+fn thread_all(folders: &[Folder], shared_address: &str) -> (Threads, ConversationIndex) {
+    let mut order: Vec<(i64, MessageHandle)> = Vec::new();
+    for (slot, folder) in folders.iter().enumerate() {
+        order.extend(
+            folder
+                .messages
+                .values()
+                .map(|r| (r.date, handle(slot as u16, r.uid))),
+        );
+    }
+    order.sort_unstable();
+    let mut threads = Threads::new();
+    let mut ignored = ThreadChanges::default();
+    for (_, h) in &order {
+        if let Some(record) = record_in(folders, *h) {
+            let correspondent = correspondent_of(shared_address, record);
+            threads.add(&thread_input(*h, record, correspondent), &mut ignored);
+        }
+    }
+    let mut index = ConversationIndex::default();
+    let ids: Vec<ConversationId> = threads.conversation_ids().collect();
+    for id in ids {
+        index.set(id, row_meta(&threads, folders, id));
+    }
+    (threads, index)
+}
+
+/// Where a conversation sits in the lists.
+fn row_meta(threads: &Threads, folders: &[Folder], id: ConversationId) -> Option<RowMeta> {
+    let mut meta: Option<RowMeta> = None;
+    for &h in threads.messages(id) {
+        let (slot, _) = unhandle(h);
+        let (Some(record), Some(folder)) = (record_in(folders, h), folders.get(slot as usize))
+        else {
+            continue;
+        };
+        let m = meta.get_or_insert(RowMeta {
+            latest: i64::MIN,
+            in_inbox: false,
+            in_sent: false,
+        });
+        m.latest = m.latest.max(record.date);
+        m.in_inbox |= folder.meta.role == FolderRole::Inbox;
+        m.in_sent |= folder.meta.role == FolderRole::Sent;
+    }
+    meta
 }
 
 fn record_in(folders: &[Folder], h: MessageHandle) -> Option<&MessageRecord> {

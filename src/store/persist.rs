@@ -20,6 +20,8 @@ use crate::problem::{Problem, ProblemCode, Result};
 
 /// Bump when a stored type changes shape; an old cache is then dropped and resynced.
 const SCHEMA: u32 = 2;
+/// Where the list snapshot is kept (in the default tree).
+const SNAPSHOT_KEY: &str = "list-snapshot";
 /// UIDs per chunk (as a shift): 256 consecutive UIDs share one sled value (about 80 KB).
 pub const CHUNK_SHIFT: u32 = 8;
 
@@ -56,6 +58,9 @@ enum Write {
         name: String,
         value: Vec<u8>,
     },
+    Snapshot {
+        value: Vec<u8>,
+    },
     Chunk {
         key: [u8; 6],
         value: Option<Vec<u8>>,
@@ -63,9 +68,14 @@ enum Write {
 }
 
 enum Job {
+    Load(mpsc::SyncSender<Result<Loaded>>),
     Apply(Vec<Write>),
     Flush(tokio::sync::oneshot::Sender<Result<()>>),
 }
+
+/// What `Persist::open` gives: the handle, the cache's contents on their way, and the
+/// saved list snapshot.
+pub type Opened = (Persist, mpsc::Receiver<Result<Loaded>>, Option<Vec<u8>>);
 
 /// The handle to the cache thread. Dropping it flushes and closes the database.
 pub struct Persist {
@@ -93,8 +103,9 @@ pub fn chunk_key(slot: u16, chunk: u32) -> [u8; 6] {
 }
 
 impl Persist {
-    /// Opens the cache in `dir`, reads all of it, and starts the thread that owns it.
-    pub fn open(dir: &Path) -> Result<(Persist, Loaded)> {
+    /// Opens the cache in `dir` and starts the thread that owns it, which reads all of
+    /// it into the returned receiver. Also returns the saved list snapshot.
+    pub fn open(dir: &Path) -> Result<Opened> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
@@ -119,11 +130,14 @@ impl Persist {
         }
         let folders = db.open_tree("folders").map_err(cache_problem)?;
         let messages = db.open_tree("messages").map_err(cache_problem)?;
-        let loaded = Loaded {
-            folders: load_folders(&folders)?,
-            chunks: load_chunks(&messages)?,
-        };
+        let snapshot = db
+            .get(SNAPSHOT_KEY)
+            .map_err(cache_problem)?
+            .map(|v| v.to_vec());
         let (jobs, received) = mpsc::channel();
+        // The thread reads everything first and hands it over through `loaded`.
+        let (loaded_tx, loaded) = mpsc::sync_channel(1);
+        let _ = jobs.send(Job::Load(loaded_tx));
         let thread = std::thread::Builder::new()
             .name("baton-cache".into())
             .spawn(move || run(db, folders, messages, received))
@@ -134,6 +148,7 @@ impl Persist {
                 thread: Some(thread),
             },
             loaded,
+            snapshot,
         ))
     }
 
@@ -169,6 +184,10 @@ impl Persist {
             });
         }
         self.send(writes)
+    }
+
+    pub fn save_snapshot(&self, value: Vec<u8>) -> Result<()> {
+        self.send(vec![Write::Snapshot { value }])
     }
 
     pub fn flusher(&self) -> Option<Flusher> {
@@ -226,12 +245,22 @@ fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Rece
     let mut failure: Option<Problem> = None;
     for job in jobs {
         match job {
+            Job::Load(reply) => {
+                let loaded = load_folders(&folders).and_then(|f| {
+                    Ok(Loaded {
+                        folders: f,
+                        chunks: load_chunks(&messages)?,
+                    })
+                });
+                let _ = reply.send(loaded);
+            }
             Job::Apply(writes) => {
                 for write in writes {
                     let result = match write {
                         Write::Folder { name, value } => {
                             folders.insert(name.as_bytes(), value).map(|_| ())
                         }
+                        Write::Snapshot { value } => db.insert(SNAPSHOT_KEY, value).map(|_| ()),
                         Write::Chunk {
                             key,
                             value: Some(value),

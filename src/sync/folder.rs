@@ -38,20 +38,29 @@ impl SyncContext {
 
     /// Threads what a bulk sync stored unthreaded, off the async threads, and tells the
     /// window to reload.
-    pub async fn thread_pending(&self) {
+    pub async fn thread_pending(&self) -> Result<()> {
         let store = self.store.clone();
         let threaded = tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .thread_pending()
+            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            let threaded = store.thread_pending();
+            // Saves the new list order too (the snapshot a restart shows first).
+            store.save().map(|()| threaded)
         })
         .await
-        .unwrap_or(false);
+        .map_err(|e| {
+            crate::problem::Problem::new(
+                crate::problem::ProblemCode::CacheFailed,
+                "threading failed",
+            )
+            .with_detail(e.to_string())
+        })??;
+        let flusher = self.store().flusher();
+        flusher.flush().await?;
         if threaded {
             self.events
                 .emit(EngineEvent::ConversationsChanged { ids: vec![] });
         }
+        Ok(())
     }
 
     fn announce(&self, changed: Changed) {

@@ -100,7 +100,7 @@ impl SyncWorker {
             sync_folder(&mut session, &self.ctx, *slot, name).await?;
         }
         sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
-        self.ctx.thread_pending().await;
+        self.ctx.thread_pending().await?;
         self.set(Connectivity::Online { syncing: false });
         self.previews.notify_one();
 
