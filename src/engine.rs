@@ -156,6 +156,7 @@ impl Engine {
             store: Arc::new(Mutex::new(store)),
             events: self.inner.events.clone(),
             bodies: BodyCache::new(&dir.join("bodies")),
+            suspects: Default::default(),
         };
         let connection = Connection {
             tls: client_config(account.extra_ca_file.as_deref())?,

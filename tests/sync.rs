@@ -376,3 +376,147 @@ async fn setup_errors_are_plain() {
     wait_synced(&engine).await;
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_cannot_be_read_costs_one_message_not_the_sync() {
+    let server = dovecot();
+    let mut batch = questions(5);
+    batch.insert(
+        2,
+        (
+            "INBOX".into(),
+            1_793_000_010,
+            String::new(),
+            mail(
+                "poison@customer.example",
+                "Poison <p@customer.example>",
+                "POISON",
+                &[],
+                "x",
+            ),
+        ),
+    );
+    server.import("anna", batch).expect("import");
+    let proxy =
+        garble::GarblingProxy::start(server.imap_port, &server.pki, b"Subject: POISON").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", proxy.port).await;
+    wait_until(
+        Duration::from_secs(60),
+        "the other messages are synced despite the bad answer",
+        || {
+            matches!(
+                engine.connectivity(),
+                Connectivity::Online { syncing: false }
+            ) && inbox_total(&engine) == 6
+        },
+    )
+    .await;
+    assert!(
+        proxy.garbled.load(Ordering::SeqCst) >= 1,
+        "the proxy did garble an answer"
+    );
+    let page = engine.list_conversations(View::Inbox, 0, 10);
+    let mut readable = 0;
+    let mut unreadable = 0;
+    for row in &page.rows {
+        let detail = engine.conversation(row.id).await.expect("conversation");
+        match &detail.messages[0].problem {
+            Some(problem) => {
+                assert_eq!(problem.code, ProblemCode::MessageUnreadable);
+                unreadable += 1;
+            }
+            None => {
+                assert!(
+                    detail.subject.starts_with("Question number"),
+                    "{}",
+                    detail.subject
+                );
+                readable += 1;
+            }
+        }
+    }
+    assert_eq!((readable, unreadable), (5, 1));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_50_mb_message_is_listed_opened_and_its_attachment_saved() {
+    let server = dovecot();
+    // 50 MB: a short text and a large attachment, base64 in 76-character lines.
+    let payload: Vec<u8> = (0..37_500_000u32).map(|i| (i % 251) as u8).collect();
+    let mut raw = format!(
+        "From: Big <big@customer.example>\r\nTo: {SHARED}\r\nSubject: Scans of the damage\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big@customer.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         The scans are attached.\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+         Content-Disposition: attachment; filename=\"scans.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    )
+    .into_bytes();
+    let encoded = base64_lines(&payload);
+    raw.extend_from_slice(&encoded);
+    raw.extend_from_slice(b"\r\n--b--\r\n");
+    assert!(raw.len() > 50_000_000);
+    let mut batch = questions(2);
+    batch.push(("INBOX".into(), 1_793_300_000, String::new(), raw));
+    server.import("anna", batch).expect("import");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
+    wait_synced(&engine).await;
+    let row = engine.list_conversations(View::Inbox, 0, 1).rows[0].clone();
+    assert_eq!(row.subject, "Scans of the damage");
+    assert!(row.has_attachments);
+    let detail = engine.conversation(row.id).await.expect("conversation");
+    let key = detail.messages[0].key.clone();
+    assert!(detail.messages[0].size > 50_000_000);
+
+    let body = engine
+        .message_body(key.clone(), false)
+        .await
+        .expect("the body opens");
+    let text: String = body.content.text.iter().map(|b| b.text.as_str()).collect();
+    assert!(text.contains("The scans are attached."), "{text}");
+    let attachment = body
+        .content
+        .attachments
+        .iter()
+        .find(|a| a.filename == "scans.bin")
+        .expect("listed");
+    let target = dir.path().join("saved.bin");
+    engine
+        .save_attachment(key, attachment.index, &target)
+        .await
+        .expect("saved");
+    assert_eq!(std::fs::read(&target).expect("read back"), payload);
+    engine.shutdown().await;
+}
+
+fn base64_lines(data: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 4);
+    for (i, chunk) in data.chunks(3).enumerate() {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(ALPHABET[(n >> 18) as usize & 63]);
+        out.push(ALPHABET[(n >> 12) as usize & 63]);
+        out.push(if chunk.len() > 1 {
+            ALPHABET[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if chunk.len() > 2 {
+            ALPHABET[n as usize & 63]
+        } else {
+            b'='
+        });
+        if (i + 1) % 19 == 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}

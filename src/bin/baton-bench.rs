@@ -312,6 +312,7 @@ async fn baton_sync(
         store: Arc::new(Mutex::new(store)),
         events: Events::new(),
         bodies: BodyCache::new(&dir.join("bodies")),
+        suspects: Default::default(),
     };
     let slots: Vec<u16> = folders
         .iter()

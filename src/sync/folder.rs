@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::connectivity::SyncProgress;
 use crate::events::{EngineEvent, Events};
-use crate::imap::headers::{FolderSeed, synthetic_message_id};
+use crate::imap::headers::{FetchedHeader, FolderSeed, synthetic_message_id};
 use crate::imap::session::{Fetched, ImapSession, SelectInfo};
-use crate::problem::Result;
+use crate::problem::{ProblemCode, Result};
 use crate::store::bodies::BodyCache;
 use crate::store::persist::FolderState;
 use crate::store::record::{FlagUpdate, MessageRecord};
@@ -25,6 +25,34 @@ pub struct SyncContext {
     pub store: Arc<Mutex<Store>>,
     pub events: Events,
     pub bodies: BodyCache,
+    /// UID ranges whose headers once came back in a form that could not be read; they
+    /// are fetched one message at a time to find the culprit (kept across reconnects).
+    pub suspects: Suspects,
+}
+
+/// (folder slot, lowest UID, highest UID) of ranges to fetch message by message.
+#[derive(Clone, Default)]
+pub struct Suspects(Arc<Mutex<Vec<(u16, u32, u32)>>>);
+
+impl Suspects {
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<(u16, u32, u32)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn overlaps(&self, slot: u16, low: u32, high: u32) -> bool {
+        self.list()
+            .iter()
+            .any(|&(s, l, h)| s == slot && l <= high && low <= h)
+    }
+
+    fn add(&self, slot: u16, low: u32, high: u32) {
+        self.list().push((slot, low, high));
+    }
+
+    fn clear(&self, slot: u16, low: u32, high: u32) {
+        self.list()
+            .retain(|&(s, l, h)| !(s == slot && l <= high && low <= h));
+    }
 }
 
 impl SyncContext {
@@ -116,14 +144,10 @@ pub async fn sync_folder(
     }
 
     if let Some(from) = plan.fetch_new_from {
-        let mut records = Vec::new();
-        let mut updates = Vec::new();
-        session
-            .fetch_headers(&format!("{from}:*"), |item| {
-                collect(item, from, &seed, &mut records, &mut updates)
-            })
-            .await?
-            .into_result("to send the new messages")?;
+        let fetched = fetch_range(session, ctx, slot, &seed, from, u32::MAX).await?;
+        let mut fetched = fetched;
+        let updates = std::mem::take(&mut fetched.updates);
+        let records: Vec<MessageRecord> = fetched.records(&seed);
         if let Some(highest) = records.iter().map(|r| r.uid).max() {
             state.uid_next = state.uid_next.max(highest + 1);
         }
@@ -186,19 +210,154 @@ pub async fn sync_folder(
     Ok(any_change)
 }
 
-fn collect(
-    item: Fetched,
-    from: u32,
-    seed: &FolderSeed,
-    records: &mut Vec<MessageRecord>,
-    updates: &mut Vec<FlagUpdate>,
-) {
-    match item {
-        // `n:*` returns the last message even when its UID is below n.
-        Fetched::Header(raw) if raw.uid >= from => records.push(raw.into_record(seed)),
-        Fetched::Header(_) => {}
-        Fetched::Flags(update) => updates.push(update),
+/// Headers of one UID range, with the messages that could not be read.
+#[derive(Default)]
+struct RangeFetch {
+    headers: Vec<FetchedHeader>,
+    /// Messages the server could not (or would not in a readable form) give, and why.
+    unreadable: Vec<(u32, String)>,
+    /// Flag news that came along.
+    updates: Vec<FlagUpdate>,
+}
+
+impl RangeFetch {
+    fn records(self, seed: &FolderSeed) -> Vec<MessageRecord> {
+        let mut records: Vec<MessageRecord> = self
+            .headers
+            .into_iter()
+            .map(|h| h.into_record(seed))
+            .collect();
+        records.extend(
+            self.unreadable
+                .iter()
+                .map(|(uid, why)| unreadable(*uid, seed, why)),
+        );
+        records
     }
+}
+
+/// Fetches the headers of UIDs `low..=high` (`high` = u32::MAX: up to the newest).
+///
+/// A server that cannot read some messages says NO but returns the rest; those get a
+/// placeholder that explains. An answer Baton cannot parse breaks the connection: the
+/// range is remembered, and on the next connection fetched one message at a time, so the
+/// one bad message ends up as a placeholder and the rest arrive.
+async fn fetch_range(
+    session: &mut ImapSession,
+    ctx: &SyncContext,
+    slot: u16,
+    seed: &FolderSeed,
+    low: u32,
+    high: u32,
+) -> Result<RangeFetch> {
+    let range = if high == u32::MAX {
+        format!("{low}:*")
+    } else {
+        format!("{low}:{high}")
+    };
+    if ctx.suspects.overlaps(slot, low, high) {
+        return fetch_singly(session, ctx, slot, seed, low, high, &range).await;
+    }
+    let mut fetched = RangeFetch::default();
+    let result = session
+        .fetch_headers(&range, |item| match item {
+            // `n:*` returns the last message even when its UID is below n.
+            Fetched::Header(header) if header.uid >= low && header.uid <= high => {
+                fetched.headers.push(*header)
+            }
+            Fetched::Header(_) => {}
+            Fetched::Flags(update) => fetched.updates.push(update),
+        })
+        .await;
+    let completion = match result {
+        Ok(completion) => completion,
+        Err(problem) => {
+            if problem.code == ProblemCode::ProtocolError {
+                ctx.suspects.add(slot, low, high);
+            }
+            return Err(problem);
+        }
+    };
+    if !completion.ok {
+        let got: std::collections::HashSet<u32> = fetched.headers.iter().map(|h| h.uid).collect();
+        let present = session.uids(&range).await?;
+        fetched.unreadable.extend(
+            present
+                .into_iter()
+                .filter(|u| *u >= low && *u <= high && !got.contains(u))
+                .map(|uid| {
+                    (
+                        uid,
+                        format!(
+                            "the server could not read this message ({})",
+                            completion.text
+                        ),
+                    )
+                }),
+        );
+    }
+    Ok(fetched)
+}
+
+/// One message at a time through a suspect range. The message whose answer cannot be
+/// read is stored as a placeholder at once (so it is never asked for again), and the
+/// error ends the connection as before; the next connection goes on after it.
+async fn fetch_singly(
+    session: &mut ImapSession,
+    ctx: &SyncContext,
+    slot: u16,
+    seed: &FolderSeed,
+    low: u32,
+    high: u32,
+    range: &str,
+) -> Result<RangeFetch> {
+    let present = session.uids(range).await?;
+    let mut fetched = RangeFetch::default();
+    for uid in present.into_iter().filter(|u| *u >= low && *u <= high) {
+        if ctx
+            .store()
+            .folder(slot)
+            .is_some_and(|f| f.messages.contains_key(&uid))
+        {
+            continue;
+        }
+        let mut one = Vec::new();
+        let result = session
+            .fetch_headers(&uid.to_string(), |item| {
+                if let Fetched::Header(header) = item {
+                    one.push(*header);
+                }
+            })
+            .await;
+        match result {
+            Ok(completion) if completion.ok || !one.is_empty() => fetched.headers.extend(one),
+            Ok(completion) => fetched.unreadable.push((
+                uid,
+                format!(
+                    "the server could not read this message ({})",
+                    completion.text
+                ),
+            )),
+            Err(problem) if problem.code == ProblemCode::ProtocolError => {
+                let why = "the server's answer for this message could not be read".to_owned();
+                let record = unreadable(uid, seed, &why);
+                let flusher = {
+                    let mut store = ctx.store();
+                    let changed = store.upsert(slot, vec![record]);
+                    store.save()?;
+                    drop(store);
+                    ctx.announce(changed);
+                    ctx.store().flusher()
+                };
+                flusher.flush().await?;
+                tracing::warn!(uid, folder = %seed.folder, "unreadable answer for one message; it is listed as unreadable");
+                return Err(problem);
+            }
+            Err(problem) => return Err(problem),
+        }
+    }
+    ctx.suspects.clear(slot, low, high);
+    Ok(fetched)
 }
 
 async fn save_state(ctx: &SyncContext, slot: u16, state: &FolderState) -> Result<()> {
@@ -279,42 +438,14 @@ async fn backfill(
     let mut first = true;
     loop {
         let low = high.saturating_sub(span - 1).max(1);
-        let range = format!("{low}:{high}");
-        let mut raw = Vec::new();
-        let completion = match session
-            .fetch_headers(&range, |item| {
-                if let Fetched::Header(header) = item {
-                    raw.push(*header);
-                }
-            })
-            .await
-        {
-            Ok(completion) => completion,
+        let fetched = match fetch_range(session, ctx, slot, seed, low, high).await {
+            Ok(fetched) => fetched,
             Err(problem) => {
                 failure = Some(problem);
                 break;
             }
         };
-        // A server that cannot read some messages says NO but returns the rest; the
-        // missing ones get a placeholder that explains, and sync goes on.
-        let mut unreadable_uids = Vec::new();
-        if !completion.ok {
-            match session.uids(&range).await {
-                Ok(present) => {
-                    let got: std::collections::HashSet<u32> = raw.iter().map(|r| r.uid).collect();
-                    unreadable_uids.extend(
-                        present
-                            .into_iter()
-                            .filter(|u| !got.contains(u))
-                            .map(|uid| (uid, completion.text.clone())),
-                    );
-                }
-                Err(problem) => {
-                    failure = Some(problem);
-                    break;
-                }
-            }
-        }
+        let (raw, unreadable_uids) = (fetched.headers, fetched.unreadable);
         let got = (raw.len() + unreadable_uids.len()) as u32;
         done += got;
         let message = Chunk {
@@ -357,7 +488,7 @@ async fn backfill(
 
 /// One fetched chunk on its way to the writer.
 struct Chunk {
-    raw: Vec<crate::imap::headers::FetchedHeader>,
+    raw: Vec<FetchedHeader>,
     unreadable: Vec<(u32, String)>,
     /// The low-water mark once this chunk is stored.
     synced_from: u32,

@@ -2,6 +2,7 @@
 //! logins on one shared mailbox, engines connected to it, and small mail builders.
 #![allow(dead_code)]
 
+pub mod garble;
 pub mod proxy;
 pub mod raw;
 
