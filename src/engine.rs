@@ -16,11 +16,11 @@ use crate::events::{EngineEvent, EventListener, Events};
 use crate::imap::connect::open_session;
 use crate::imap::tls::client_config;
 use crate::mime::{AttachmentInfo, IngestOptions, MessageBody};
-use crate::problem::{Problem, ProblemCode, Result};
+use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::profile::{Profile, SetupState};
 use crate::secrets::SecretStore;
-use crate::store::Store;
 use crate::store::bodies::BodyCache;
+use crate::store::{Built, Store};
 use crate::sync::connection::Connection;
 use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
@@ -98,15 +98,12 @@ impl Engine {
         session.logout().await;
         let secrets = self.inner.secrets.clone();
         let key = settings.credential_key();
-        tokio::task::spawn_blocking(move || secrets.set(&key, &password))
-            .await
-            .map_err(|e| {
-                Problem::new(
-                    ProblemCode::CredentialStoreFailed,
-                    "the password could not be saved",
-                )
-                .with_detail(e.to_string())
-            })??;
+        blocking(
+            ProblemCode::CredentialStoreFailed,
+            "the password could not be saved",
+            move || secrets.set(&key, &password),
+        )
+        .await??;
         self.inner.profile.save_account(&settings)?;
         self.stop().await;
         self.start(settings).await
@@ -145,13 +142,12 @@ impl Engine {
         let dir = self.cache_dir(&account);
         let shared = account.shared_address.clone();
         let store_dir = dir.join("headers");
-        let (store, pending) =
-            tokio::task::spawn_blocking(move || Store::open(&store_dir, &shared))
-                .await
-                .map_err(|e| {
-                    Problem::new(ProblemCode::CacheFailed, "the cache could not be opened")
-                        .with_detail(e.to_string())
-                })??;
+        let (store, pending) = blocking(
+            ProblemCode::CacheFailed,
+            "the cache could not be opened",
+            move || Store::open(&store_dir, &shared),
+        )
+        .await??;
         let ctx = SyncContext {
             store: Arc::new(Mutex::new(store)),
             events: self.inner.events.clone(),
@@ -191,13 +187,20 @@ impl Engine {
             let ctx = ctx.clone();
             let events = self.inner.events.clone();
             async move {
-                match tokio::task::spawn_blocking(move || pending.build()).await {
-                    Ok(Ok(built)) => ctx.store().install(built),
-                    Ok(Err(problem)) => {
-                        tracing::error!("cache load: {problem} ({:?})", problem.detail)
-                    }
-                    Err(e) => tracing::error!("cache load: {e}"),
-                }
+                let built = blocking(
+                    ProblemCode::CacheFailed,
+                    "the cache could not be loaded",
+                    move || pending.build(),
+                );
+                let built = built
+                    .await
+                    .and_then(|built| built)
+                    .unwrap_or_else(|problem| {
+                        // The cache is only a copy: start empty and let sync fill it again.
+                        tracing::error!("cache load: {problem} ({:?})", problem.detail);
+                        Built::default()
+                    });
+                ctx.store().install(built);
                 let _ = ready_tx.send(true);
                 events.emit(EngineEvent::Resync);
             }
@@ -356,22 +359,15 @@ impl Engine {
         allow_remote_images: bool,
     ) -> Result<MessageBody> {
         let raw = self.raw_message(&key).await?;
-        let content = tokio::task::spawn_blocking(move || {
-            crate::mime::ingest(
-                &raw,
-                &IngestOptions {
-                    allow_remote_images,
-                },
-            )
-        })
-        .await
-        .map_err(|e| {
-            Problem::new(
-                ProblemCode::MessageUnreadable,
-                "the message could not be read",
-            )
-            .with_detail(e.to_string())
-        })?;
+        let options = IngestOptions {
+            allow_remote_images,
+        };
+        let content = blocking(
+            ProblemCode::MessageUnreadable,
+            "the message could not be read",
+            move || crate::mime::ingest(&raw, &options),
+        )
+        .await?;
         Ok(MessageBody { key, content })
     }
 
@@ -382,17 +378,7 @@ impl Engine {
         index: u32,
         path: &Path,
     ) -> Result<AttachmentInfo> {
-        let raw = self.raw_message(&key).await?;
-        let (info, bytes) =
-            tokio::task::spawn_blocking(move || crate::mime::attachment(&raw, index))
-                .await
-                .map_err(|e| {
-                    Problem::new(
-                        ProblemCode::MessageUnreadable,
-                        "the attachment could not be read",
-                    )
-                    .with_detail(e.to_string())
-                })??;
+        let (info, bytes) = self.attachment(key, index).await?;
         tokio::fs::write(path, bytes).await.map_err(|e| {
             Problem::new(
                 ProblemCode::FileFailed,
@@ -405,27 +391,16 @@ impl Engine {
 
     /// The attachment's metadata, for a save dialog's suggested file name.
     pub async fn attachment_info(&self, key: MessageKey, index: u32) -> Result<AttachmentInfo> {
+        Ok(self.attachment(key, index).await?.0)
+    }
+
+    async fn attachment(&self, key: MessageKey, index: u32) -> Result<(AttachmentInfo, Vec<u8>)> {
         let raw = self.raw_message(&key).await?;
-        let content = tokio::task::spawn_blocking(move || {
-            crate::mime::ingest(
-                &raw,
-                &IngestOptions {
-                    allow_remote_images: false,
-                },
-            )
-        })
-        .await
-        .map_err(|e| {
-            Problem::new(
-                ProblemCode::MessageUnreadable,
-                "the message could not be read",
-            )
-            .with_detail(e.to_string())
-        })?;
-        content
-            .attachments
-            .into_iter()
-            .find(|a| a.index == index)
-            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the attachment does not exist"))
+        blocking(
+            ProblemCode::MessageUnreadable,
+            "the attachment could not be read",
+            move || crate::mime::attachment(&raw, index),
+        )
+        .await?
     }
 }

@@ -79,3 +79,15 @@ impl Problem {
 }
 
 pub type Result<T, E = Problem> = std::result::Result<T, E>;
+
+/// Runs `work` on a blocking thread (parsing, disk, the OS keychain). Should that thread
+/// panic, the caller gets a problem with `code` and `message` instead of a crash.
+pub async fn blocking<T, F>(code: ProblemCode, message: &str, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Problem::new(code, message).with_detail(e.to_string()))
+}

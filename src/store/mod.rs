@@ -68,6 +68,7 @@ pub struct Pending {
 }
 
 /// A fully built model: messages per folder, conversations, list order.
+#[derive(Default)]
 pub struct Built {
     folders: Vec<Folder>,
     threads: Threads,

@@ -8,7 +8,7 @@ use tokio_rustls::rustls::ClientConfig;
 use crate::account::AccountSettings;
 use crate::imap::connect::open_session;
 use crate::imap::session::ImapSession;
-use crate::problem::{Problem, ProblemCode, Result};
+use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::secrets::SecretStore;
 
 #[derive(Clone)]
@@ -22,21 +22,18 @@ impl Connection {
     pub async fn open(&self) -> Result<ImapSession> {
         let secrets = self.secrets.clone();
         let key = self.account.credential_key();
-        let password = tokio::task::spawn_blocking(move || secrets.get(&key))
-            .await
-            .map_err(|e| {
-                Problem::new(
-                    ProblemCode::CredentialStoreFailed,
-                    "the password could not be read",
-                )
-                .with_detail(e.to_string())
-            })??
-            .ok_or_else(|| {
-                Problem::new(
-                    ProblemCode::PasswordMissing,
-                    "no password is stored for this account",
-                )
-            })?;
+        let password = blocking(
+            ProblemCode::CredentialStoreFailed,
+            "the password could not be read",
+            move || secrets.get(&key),
+        )
+        .await??
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemCode::PasswordMissing,
+                "no password is stored for this account",
+            )
+        })?;
         open_session(
             &self.account.imap,
             self.tls.clone(),

@@ -8,7 +8,7 @@ use crate::connectivity::SyncProgress;
 use crate::events::{EngineEvent, Events};
 use crate::imap::headers::{FetchedHeader, FolderSeed, synthetic_message_id};
 use crate::imap::session::{Fetched, ImapSession, SelectInfo};
-use crate::problem::{ProblemCode, Result};
+use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::store::bodies::BodyCache;
 use crate::store::persist::FolderState;
 use crate::store::record::{FlagUpdate, MessageRecord};
@@ -68,20 +68,13 @@ impl SyncContext {
     /// window to reload.
     pub async fn thread_pending(&self) -> Result<()> {
         let store = self.store.clone();
-        let threaded = tokio::task::spawn_blocking(move || {
+        let threaded = blocking(ProblemCode::CacheFailed, "threading failed", move || {
             let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
             let threaded = store.thread_pending();
             // Saves the new list order too (the snapshot a restart shows first).
             store.save().map(|()| threaded)
         })
-        .await
-        .map_err(|e| {
-            crate::problem::Problem::new(
-                crate::problem::ProblemCode::CacheFailed,
-                "threading failed",
-            )
-            .with_detail(e.to_string())
-        })??;
+        .await??;
         let flusher = self.store().flusher();
         flusher.flush().await?;
         if threaded {
@@ -469,11 +462,8 @@ async fn backfill(
     }
     drop(chunks);
     let written = writer.await.map_err(|e| {
-        crate::problem::Problem::new(
-            crate::problem::ProblemCode::CacheFailed,
-            "the cache writer stopped",
-        )
-        .with_detail(e.to_string())
+        Problem::new(ProblemCode::CacheFailed, "the cache writer stopped")
+            .with_detail(e.to_string())
     })??;
     *state = written;
     let flusher = ctx.store().flusher();
