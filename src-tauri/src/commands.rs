@@ -49,11 +49,11 @@ pub fn list_conversations(
 }
 
 #[tauri::command]
-pub fn get_conversation(
+pub async fn get_conversation(
     engine: State<'_, Engine>,
     id: ConversationId,
 ) -> Result<ConversationDetail> {
-    engine.conversation(id)
+    engine.conversation(id).await
 }
 
 #[tauri::command]

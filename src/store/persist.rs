@@ -20,6 +20,8 @@ use crate::problem::{Problem, ProblemCode, Result};
 
 /// Bump when a stored type changes shape; an old cache is then dropped and resynced.
 const SCHEMA: u32 = 2;
+/// How long written data may wait for a flush when the cache is quiet.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Where the list snapshot is kept (in the default tree).
 const SNAPSHOT_KEY: &str = "list-snapshot";
 /// UIDs per chunk (as a shift): 256 consecutive UIDs share one sled value (about 80 KB).
@@ -112,7 +114,7 @@ impl Persist {
             // Chunks stay well below a quarter segment, so sled keeps them inline rather
             // than as separate blob files (its less-trodden path).
             .segment_size(8 * 1024 * 1024)
-            // Flushes come from us only (see the module comment).
+            // Flushes come from the cache thread only (see the module comment).
             .flush_every_ms(None)
             .open()
             .map_err(cache_problem)?;
@@ -243,7 +245,24 @@ fn load_chunks(tree: &sled::Tree) -> Result<Vec<(u16, Vec<MessageRecord>)>> {
 /// flush (the in-memory cache stays right, and the next save or resync repairs the disk).
 fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Receiver<Job>) {
     let mut failure: Option<Problem> = None;
-    for job in jobs {
+    let mut unflushed = false;
+    let mut last_flush = std::time::Instant::now();
+    loop {
+        // Busy or quiet, nothing waits more than about FLUSH_EVERY to become durable.
+        if unflushed && last_flush.elapsed() >= FLUSH_EVERY {
+            if let Err(e) = db.flush() {
+                failure.get_or_insert(cache_problem(e));
+            }
+            unflushed = false;
+            last_flush = std::time::Instant::now();
+        }
+        let job = match jobs.recv_timeout(FLUSH_EVERY) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         match job {
             Job::Load(reply) => {
                 let loaded = load_folders(&folders).and_then(|f| {
@@ -255,6 +274,7 @@ fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Rece
                 let _ = reply.send(loaded);
             }
             Job::Apply(writes) => {
+                unflushed = true;
                 for write in writes {
                     let result = match write {
                         Write::Folder { name, value } => {
@@ -274,6 +294,8 @@ fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Rece
                 }
             }
             Job::Flush(reply) => {
+                unflushed = false;
+                last_flush = std::time::Instant::now();
                 let result = match failure.take() {
                     Some(problem) => Err(problem),
                     None => db.flush().map(|_| ()).map_err(cache_problem),

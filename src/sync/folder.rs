@@ -75,8 +75,6 @@ impl SyncContext {
             store.save().map(|()| threaded)
         })
         .await??;
-        let flusher = self.store().flusher();
-        flusher.flush().await?;
         if threaded {
             self.events
                 .emit(EngineEvent::ConversationsChanged { ids: vec![] });
@@ -196,10 +194,10 @@ pub async fn sync_folder(
         if state.synced_from == 0 {
             state.synced_from = below.min(state.uid_next.max(1));
         }
-        save_state(ctx, slot, &state).await?;
+        save_state(ctx, slot, &state)?;
         any_change |= backfill(session, ctx, slot, &seed, &mut state, &info, below).await?;
     }
-    save_state(ctx, slot, &state).await?;
+    save_state(ctx, slot, &state)?;
     Ok(any_change)
 }
 
@@ -334,15 +332,13 @@ async fn fetch_singly(
             Err(problem) if problem.code == ProblemCode::ProtocolError => {
                 let why = "the server's answer for this message could not be read".to_owned();
                 let record = unreadable(uid, seed, &why);
-                let flusher = {
+                let changed = {
                     let mut store = ctx.store();
                     let changed = store.upsert(slot, vec![record]);
                     store.save()?;
-                    drop(store);
-                    ctx.announce(changed);
-                    ctx.store().flusher()
+                    changed
                 };
-                flusher.flush().await?;
+                ctx.announce(changed);
                 tracing::warn!(uid, folder = %seed.folder, "unreadable answer for one message; it is listed as unreadable");
                 return Err(problem);
             }
@@ -353,14 +349,13 @@ async fn fetch_singly(
     Ok(fetched)
 }
 
-async fn save_state(ctx: &SyncContext, slot: u16, state: &FolderState) -> Result<()> {
-    let flusher = {
-        let mut store = ctx.store();
-        store.set_state(slot, state.clone());
-        store.save()?;
-        store.flusher()
-    };
-    flusher.flush().await
+/// Saves the folder's position after its messages. No flush: sled recovers a prefix of
+/// the writes after a crash, so a saved position never outlives the messages it vouches
+/// for, and the cache thread flushes within a second anyway.
+fn save_state(ctx: &SyncContext, slot: u16, state: &FolderState) -> Result<()> {
+    let mut store = ctx.store();
+    store.set_state(slot, state.clone());
+    store.save()
 }
 
 async fn remove_expunged(session: &mut ImapSession, ctx: &SyncContext, slot: u16) -> Result<bool> {
@@ -466,8 +461,6 @@ async fn backfill(
             .with_detail(e.to_string())
     })??;
     *state = written;
-    let flusher = ctx.store().flusher();
-    flusher.flush().await?;
     ctx.events
         .emit(EngineEvent::ConversationsChanged { ids: vec![] });
     match failure {
