@@ -5,6 +5,7 @@
 pub mod account;
 pub mod bindings;
 pub mod connectivity;
+pub mod contract;
 pub mod conversation;
 #[cfg(feature = "dev")]
 pub mod dev;
