@@ -90,6 +90,15 @@ pub enum Fetched {
     Flags(FlagUpdate),
 }
 
+/// What a conditional STORE did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// New flags and modseqs of the messages that were changed.
+    pub updates: Vec<FlagUpdate>,
+    /// Messages left alone because someone changed them since the given modseq.
+    pub modified: Vec<u32>,
+}
+
 /// Why IDLE ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdleEnd {
@@ -487,6 +496,42 @@ impl ImapSession {
         Ok(end)
     }
 
+    /// Adds or removes keywords on `uids` of the selected folder, but only on messages
+    /// unchanged since `unchanged_since` (RFC 7162 conditional STORE). Keywords must
+    /// already be valid atoms (the contract's codec makes them).
+    pub async fn store_keywords(
+        &mut self,
+        uids: &[u32],
+        unchanged_since: u64,
+        add: bool,
+        keywords: &[String],
+    ) -> Result<StoreOutcome> {
+        if keywords.iter().any(|k| !is_atom(k)) {
+            return Err(Problem::new(ProblemCode::InvalidSettings, "a keyword is not a valid IMAP atom"));
+        }
+        let sign = if add { '+' } else { '-' };
+        let command = format!(
+            "UID STORE {} (UNCHANGEDSINCE {unchanged_since}) {sign}FLAGS ({})",
+            super::command::uid_set(uids),
+            keywords.join(" ")
+        );
+        let mut updates = Vec::new();
+        let completion = self
+            .execute(&command, |response| {
+                if let Response::Fetch(_, attributes) = response {
+                    updates.extend(flag_update(attributes));
+                }
+            })
+            .await?;
+        if !completion.ok {
+            return Err(Problem::new(ProblemCode::ServerRefused, "the server refused to store the team state")
+                .with_detail(completion.text));
+        }
+        // `OK [MODIFIED 7,9] …`: imap-proto does not know the code and leaves it in the text.
+        let modified = modified_uids(&completion.text);
+        Ok(StoreOutcome { updates, modified })
+    }
+
     pub async fn noop(&mut self) -> Result<()> {
         self.execute("NOOP", |_| {}).await?.into_result("NOOP")?;
         Ok(())
@@ -498,6 +543,33 @@ impl ImapSession {
             let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
         }
     }
+}
+
+/// An IMAP atom: printable ASCII without specials, so it can stand unquoted in a
+/// command.
+fn is_atom(word: &str) -> bool {
+    !word.is_empty()
+        && word.bytes().all(|b| b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b))
+}
+
+/// The UIDs of a `[MODIFIED <set>]` response code at the start of `text`.
+fn modified_uids(text: &str) -> Vec<u32> {
+    let Some(rest) = text.trim_start().strip_prefix('[') else { return Vec::new() };
+    let Some((code, _)) = rest.split_once(']') else { return Vec::new() };
+    let mut words = code.split_whitespace();
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("MODIFIED")) {
+        return Vec::new();
+    }
+    let mut uids = Vec::new();
+    for part in words.next().unwrap_or_default().split(',') {
+        let (low, high) = part.split_once(':').unwrap_or((part, part));
+        if let (Ok(low), Ok(high)) = (low.parse::<u32>(), high.parse::<u32>()) {
+            let (low, high) = (low.min(high), low.max(high));
+            // A set from a server is bounded by what we asked about; cap it anyway.
+            uids.extend((low..=high).take(100_000));
+        }
+    }
+    uids
 }
 
 /// Flags (and modseq) of a FETCH response that carries a UID.
@@ -549,6 +621,23 @@ fn role_from_name(name: &str) -> FolderRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modified_sets() {
+        assert_eq!(modified_uids("[MODIFIED 7,9:11] Conditional STORE failed"), vec![7, 9, 10, 11]);
+        assert_eq!(modified_uids("[MODIFIED 3]"), vec![3]);
+        assert!(modified_uids("Store completed").is_empty());
+        assert!(modified_uids("[HIGHESTMODSEQ 5] done").is_empty());
+    }
+
+    #[test]
+    fn atoms() {
+        assert!(is_atom("baton.claim.anna"));
+        assert!(is_atom("$Forwarded"));
+        for bad in ["", "a b", "a)", "a\r\n", "\\Seen", "a\"", "ä"] {
+            assert!(!is_atom(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn roles_by_name() {
