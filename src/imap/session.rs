@@ -507,7 +507,10 @@ impl ImapSession {
         keywords: &[String],
     ) -> Result<StoreOutcome> {
         if keywords.iter().any(|k| !is_atom(k)) {
-            return Err(Problem::new(ProblemCode::InvalidSettings, "a keyword is not a valid IMAP atom"));
+            return Err(Problem::new(
+                ProblemCode::InvalidSettings,
+                "a keyword is not a valid IMAP atom",
+            ));
         }
         let sign = if add { '+' } else { '-' };
         let command = format!(
@@ -524,8 +527,11 @@ impl ImapSession {
             })
             .await?;
         if !completion.ok {
-            return Err(Problem::new(ProblemCode::ServerRefused, "the server refused to store the team state")
-                .with_detail(completion.text));
+            return Err(Problem::new(
+                ProblemCode::ServerRefused,
+                "the server refused to store the team state",
+            )
+            .with_detail(completion.text));
         }
         // `OK [MODIFIED 7,9] …`: imap-proto does not know the code and leaves it in the text.
         let modified = modified_uids(&completion.text);
@@ -549,15 +555,24 @@ impl ImapSession {
 /// command.
 fn is_atom(word: &str) -> bool {
     !word.is_empty()
-        && word.bytes().all(|b| b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b))
+        && word
+            .bytes()
+            .all(|b| b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b))
 }
 
 /// The UIDs of a `[MODIFIED <set>]` response code at the start of `text`.
 fn modified_uids(text: &str) -> Vec<u32> {
-    let Some(rest) = text.trim_start().strip_prefix('[') else { return Vec::new() };
-    let Some((code, _)) = rest.split_once(']') else { return Vec::new() };
+    let Some(rest) = text.trim_start().strip_prefix('[') else {
+        return Vec::new();
+    };
+    let Some((code, _)) = rest.split_once(']') else {
+        return Vec::new();
+    };
     let mut words = code.split_whitespace();
-    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("MODIFIED")) {
+    if !words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("MODIFIED"))
+    {
         return Vec::new();
     }
     let mut uids = Vec::new();
@@ -624,7 +639,10 @@ mod tests {
 
     #[test]
     fn modified_sets() {
-        assert_eq!(modified_uids("[MODIFIED 7,9:11] Conditional STORE failed"), vec![7, 9, 10, 11]);
+        assert_eq!(
+            modified_uids("[MODIFIED 7,9:11] Conditional STORE failed"),
+            vec![7, 9, 10, 11]
+        );
         assert_eq!(modified_uids("[MODIFIED 3]"), vec![3]);
         assert!(modified_uids("Store completed").is_empty());
         assert!(modified_uids("[HIGHESTMODSEQ 5] done").is_empty());
