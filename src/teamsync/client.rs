@@ -1,0 +1,794 @@
+//! The desktop's side of the team server: one owned task per connection that connects,
+//! says hello with the last seq it saw, keeps the connection alive with heartbeats, and
+//! reconnects with jittered backoff when it drops. Nothing here knows about Tauri.
+//!
+//! Changes are not queued across a dropped connection: a change either gets its answer
+//! or fails with `disconnected`, and the engine then applies the contract straight to
+//! IMAP (the serverless mode). Presence is remembered and sent again after a reconnect,
+//! because it describes what the member is doing now.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use super::protocol::{
+    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, Mode, PROTOCOL,
+    PresenceEntry, ServerFrame, Welcome, WireAction,
+};
+use super::tls::pinned_client_config;
+use crate::contract::Action;
+
+/// How the client trusts a `wss://` server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Exactly the certificate with this SHA-256 fingerprint (a self-signed server).
+    Pinned(String),
+    /// The system's certificate authorities (a server with a public certificate).
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `wss://host:port/`, or `ws://` on a loopback address only.
+    pub url: String,
+    pub trust: Trust,
+    pub mailbox: String,
+    pub member: String,
+    pub secret: String,
+    /// How often a ping is sent; three missed answers and the connection is given up.
+    pub heartbeat: Duration,
+    /// The first wait before reconnecting; it doubles up to `reconnect_max`, with jitter.
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    /// How long an answer to a change may take.
+    pub request_timeout: Duration,
+}
+
+impl ClientOptions {
+    pub fn new(url: &str, trust: Trust, mailbox: &str, member: &str, secret: &str) -> Self {
+        ClientOptions {
+            url: url.to_owned(),
+            trust,
+            mailbox: mailbox.to_owned(),
+            member: member.to_owned(),
+            secret: secret.to_owned(),
+            heartbeat: Duration::from_secs(10),
+            reconnect_min: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A refused or failed request, with the server's stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct TeamError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub holder: Option<String>,
+    pub since_ms: Option<u64>,
+    pub current: Option<Box<ConversationRecord>>,
+}
+
+impl TeamError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> TeamError {
+        TeamError {
+            code,
+            message: message.into(),
+            holder: None,
+            since_ms: None,
+            current: None,
+        }
+    }
+
+    fn disconnected() -> TeamError {
+        TeamError::new(ErrorCode::Disconnected, "not connected to the team server")
+    }
+}
+
+impl From<ErrorFrame> for TeamError {
+    fn from(frame: ErrorFrame) -> TeamError {
+        TeamError {
+            code: frame.code,
+            message: frame.message,
+            holder: frame.holder,
+            since_ms: frame.since_ms,
+            current: frame.current,
+        }
+    }
+}
+
+/// What the client reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamEvent {
+    /// A welcome: what follows is either `Snapshot` or the missed `Change`s.
+    Connected {
+        server: String,
+        mode: Mode,
+        seq: u64,
+        resumed: bool,
+    },
+    /// Every conversation's state, replacing what the listener knew.
+    Snapshot(Vec<ConversationRecord>),
+    Change(Event),
+    /// Everyone's activity at connection time, replacing what the listener knew.
+    PresenceSnapshot(Vec<PresenceEntry>),
+    Presence(PresenceEntry),
+    /// The connection dropped; the client reconnects by itself.
+    Disconnected {
+        reason: String,
+    },
+    /// The server refused the member (wrong secret, not a member, …); the client stopped.
+    Refused {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Whether the client is connected, for a status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientState {
+    Connecting,
+    Connected,
+    Stopped { code: ErrorCode, message: String },
+}
+
+enum Command {
+    Change {
+        conversation: String,
+        action: WireAction,
+        expect: Option<u64>,
+        reply: oneshot::Sender<Result<u64, TeamError>>,
+    },
+    Presence {
+        conversation: String,
+        activity: Activity,
+    },
+    Resync,
+}
+
+/// The last event seen, in the store it came from.
+#[derive(Debug, Clone, Default)]
+struct Cursor {
+    epoch: Option<String>,
+    seq: Option<u64>,
+}
+
+/// A connection to the team server that keeps itself up.
+pub struct TeamClient {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<TeamEvent>,
+    state: watch::Receiver<ClientState>,
+    cursor: Arc<Mutex<Cursor>>,
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Events a slow listener may fall behind before it sees `Lagged` (and should `resync`).
+const EVENT_CAPACITY: usize = 8192;
+/// The largest frame the client accepts: a snapshot of a big mailbox is one frame.
+const MAX_INCOMING: usize = 64 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl TeamClient {
+    /// Starts the client; the receiver gets every event from the first connection on.
+    pub fn start(options: ClientOptions) -> (TeamClient, broadcast::Receiver<TeamEvent>) {
+        let (events, first) = broadcast::channel(EVENT_CAPACITY);
+        let (commands, queue) = mpsc::channel(256);
+        let (state_tx, state) = watch::channel(ClientState::Connecting);
+        let cursor = Arc::new(Mutex::new(Cursor::default()));
+        let cancel = CancellationToken::new();
+        let worker = Worker {
+            options,
+            events: events.clone(),
+            state: state_tx,
+            cursor: cursor.clone(),
+            cancel: cancel.clone(),
+            queue,
+            presence: BTreeMap::new(),
+            next_id: 0,
+        };
+        let task = tokio::spawn(worker.run());
+        (
+            TeamClient {
+                commands,
+                events,
+                state,
+                cursor,
+                cancel,
+                task: Some(task),
+            },
+            first,
+        )
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<TeamEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn state(&self) -> ClientState {
+        self.state.borrow().clone()
+    }
+
+    /// Waits until connected; fails when the server refused the member or time ran out.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), TeamError> {
+        let mut state = self.state.clone();
+        let waited = tokio::time::timeout(
+            timeout,
+            state.wait_for(|s| !matches!(s, ClientState::Connecting)),
+        )
+        .await;
+        match waited {
+            Err(_) => Err(TeamError::new(ErrorCode::Timeout, "not connected in time")),
+            Ok(Err(_)) => Err(TeamError::disconnected()),
+            Ok(Ok(state)) => match &*state {
+                ClientState::Connected => Ok(()),
+                ClientState::Stopped { code, message } => Err(TeamError::new(*code, message)),
+                ClientState::Connecting => Err(TeamError::disconnected()),
+            },
+        }
+    }
+
+    /// The last seq seen (the welcome's or an event's).
+    pub fn last_seq(&self) -> Option<u64> {
+        self.cursor.lock().unwrap_or_else(|p| p.into_inner()).seq
+    }
+
+    /// Asks for a change; `Ok(seq)` once the server stored it.
+    pub async fn change(
+        &self,
+        conversation: &str,
+        action: &Action,
+        expect: Option<u64>,
+    ) -> Result<u64, TeamError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Change {
+                conversation: conversation.to_owned(),
+                action: WireAction::from(action),
+                expect,
+                reply,
+            })
+            .await
+            .map_err(|_| TeamError::disconnected())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+    }
+
+    /// Tells the team what this member is doing with a conversation (`None` to stop).
+    pub async fn presence(&self, conversation: &str, activity: Activity) {
+        let _ = self
+            .commands
+            .send(Command::Presence {
+                conversation: conversation.to_owned(),
+                activity,
+            })
+            .await;
+    }
+
+    /// Reconnects and asks for a snapshot: for a listener that lagged behind.
+    pub async fn resync(&self) {
+        let _ = self.commands.send(Command::Resync).await;
+    }
+
+    /// Cancels the connection and waits for the task, aborting it after a grace period.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(3), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// Exchanges an invite code for the member's secret (one connection, then closed).
+    pub async fn redeem(
+        url: &str,
+        trust: &Trust,
+        mailbox: &str,
+        member: &str,
+        invite: &str,
+    ) -> Result<String, TeamError> {
+        let mut ws = open(url, trust).await?;
+        let frame = ClientFrame::Redeem {
+            version: PROTOCOL.to_owned(),
+            mailbox: mailbox.to_owned(),
+            member: member.to_owned(),
+            invite: invite.to_owned(),
+        };
+        send(&mut ws, &frame).await?;
+        let answer = first_frame(&mut ws).await;
+        let _ = ws.close(None).await;
+        match answer? {
+            ServerFrame::Redeemed { secret } => Ok(secret),
+            ServerFrame::Error(error) => Err(error.into()),
+            other => Err(TeamError::new(
+                ErrorCode::BadFrame,
+                format!("unexpected answer to redeem: {other:?}"),
+            )),
+        }
+    }
+}
+
+impl Drop for TeamClient {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Socket = WebSocketStream<Box<dyn Io>>;
+type Pending = HashMap<
+    String,
+    (
+        oneshot::Sender<Result<u64, TeamError>>,
+        tokio::time::Instant,
+    ),
+>;
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Connects TCP, TLS (for `wss`) and WebSocket.
+async fn open(url: &str, trust: &Trust) -> Result<Socket, TeamError> {
+    let settings = |m: String| TeamError::new(ErrorCode::BadFrame, m);
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| settings(format!("{url:?} is not a valid address")))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| settings(format!("{url:?} names no host")))?
+        .to_owned();
+    let secure = match uri.scheme_str() {
+        Some("wss") => true,
+        Some("ws") if is_loopback(&host) => false,
+        Some("ws") => {
+            return Err(settings(
+                "plain ws:// is only for a server on this computer; use wss://".into(),
+            ));
+        }
+        _ => {
+            return Err(settings(format!(
+                "{url:?} is not a ws:// or wss:// address"
+            )));
+        }
+    };
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let bare_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let lost = |e: std::io::Error| TeamError::new(ErrorCode::Disconnected, e.to_string());
+    let tcp = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((bare_host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| TeamError::new(ErrorCode::Timeout, "connecting took too long"))?
+    .map_err(lost)?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Io> = if secure {
+        let config = match trust {
+            Trust::Pinned(fingerprint) => pinned_client_config(fingerprint),
+            Trust::System => crate::imap::tls::client_config(None),
+        }
+        .map_err(|p| TeamError::new(ErrorCode::BadFrame, p.message))?;
+        let name = ServerName::try_from(bare_host.clone())
+            .map_err(|_| settings(format!("{host:?} is not a valid server name")))?;
+        let tls = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            TlsConnector::from(config).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| TeamError::new(ErrorCode::Timeout, "the TLS handshake took too long"))?
+        .map_err(|e| {
+            TeamError::new(
+                ErrorCode::Disconnected,
+                format!("TLS failed (is the fingerprint right?): {e}"),
+            )
+        })?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_INCOMING))
+        .max_frame_size(Some(MAX_INCOMING));
+    let (ws, _) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config)),
+    )
+    .await
+    .map_err(|_| TeamError::new(ErrorCode::Timeout, "the WebSocket handshake took too long"))?
+    .map_err(|e| TeamError::new(ErrorCode::Disconnected, e.to_string()))?;
+    Ok(ws)
+}
+
+async fn send(ws: &mut Socket, frame: &ClientFrame) -> Result<(), TeamError> {
+    let text = serde_json::to_string(frame)
+        .map_err(|e| TeamError::new(ErrorCode::BadFrame, e.to_string()))?;
+    ws.send(Message::Text(Utf8Bytes::from(text)))
+        .await
+        .map_err(|e| TeamError::new(ErrorCode::Disconnected, e.to_string()))
+}
+
+fn parse(text: &str) -> Result<ServerFrame, TeamError> {
+    serde_json::from_str(text).map_err(|e| {
+        TeamError::new(
+            ErrorCode::BadFrame,
+            format!("the server sent something unreadable: {e}"),
+        )
+    })
+}
+
+/// The server's first answer (welcome, redeemed or an error).
+async fn first_frame(ws: &mut Socket) -> Result<ServerFrame, TeamError> {
+    loop {
+        let next = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
+            .await
+            .map_err(|_| TeamError::new(ErrorCode::Timeout, "no answer to the hello"))?;
+        match next {
+            Some(Ok(Message::Text(text))) => return parse(&text),
+            Some(Ok(Message::Close(_))) | None => return Err(TeamError::disconnected()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(TeamError::new(ErrorCode::Disconnected, e.to_string())),
+        }
+    }
+}
+
+/// Refusals that reconnecting cannot fix.
+fn fatal(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::BadSecret
+            | ErrorCode::WrongMailbox
+            | ErrorCode::Version
+            | ErrorCode::InvalidMember
+            | ErrorCode::Unauthenticated
+    )
+}
+
+fn backoff(options: &ClientOptions, failures: u32) -> Duration {
+    let exponential = options
+        .reconnect_min
+        .saturating_mul(1u32 << failures.min(16));
+    let capped = exponential.min(options.reconnect_max);
+    // Between half and all of it, so a team's desktops do not all knock at once.
+    capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+/// How a session ended.
+enum End {
+    Stop,
+    Reconnect { reason: String, resync: bool },
+}
+
+struct Worker {
+    options: ClientOptions,
+    events: broadcast::Sender<TeamEvent>,
+    state: watch::Sender<ClientState>,
+    cursor: Arc<Mutex<Cursor>>,
+    cancel: CancellationToken,
+    queue: mpsc::Receiver<Command>,
+    /// What this member is doing, sent again after every reconnect.
+    presence: BTreeMap<String, Activity>,
+    next_id: u64,
+}
+
+impl Worker {
+    fn emit(&self, event: TeamEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn cursor(&self) -> std::sync::MutexGuard<'_, Cursor> {
+        self.cursor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            if self.cancel.is_cancelled() {
+                return;
+            }
+            let cancel = self.cancel.clone();
+            let connected = tokio::select! {
+                _ = cancel.cancelled() => return,
+                connected = self.connect() => connected,
+            };
+            let reason = match connected {
+                Ok((ws, welcome)) => {
+                    failures = 0;
+                    match self.session(ws, welcome).await {
+                        End::Stop => return,
+                        End::Reconnect { reason, resync } => {
+                            if resync {
+                                *self.cursor() = Cursor::default();
+                            }
+                            self.state.send_replace(ClientState::Connecting);
+                            self.emit(TeamEvent::Disconnected {
+                                reason: reason.clone(),
+                            });
+                            if resync {
+                                continue;
+                            }
+                            reason
+                        }
+                    }
+                }
+                Err(error) if fatal(error.code) => {
+                    tracing::warn!(code = ?error.code, message = %error.message, "the team server refused us");
+                    self.state.send_replace(ClientState::Stopped {
+                        code: error.code,
+                        message: error.message.clone(),
+                    });
+                    self.emit(TeamEvent::Refused {
+                        code: error.code,
+                        message: error.message,
+                    });
+                    self.idle_until_cancelled().await;
+                    return;
+                }
+                Err(error) => error.message,
+            };
+            let wait = backoff(&self.options, failures);
+            failures = failures.saturating_add(1);
+            tracing::debug!(%reason, ?wait, "team server connection down; retrying");
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return,
+                    _ = tokio::time::sleep_until(until) => break,
+                    command = self.queue.recv() => match command {
+                        None => return,
+                        Some(command) => self.offline(command),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Answers commands while there is no connection.
+    fn offline(&mut self, command: Command) {
+        match command {
+            Command::Change { reply, .. } => {
+                let _ = reply.send(Err(TeamError::disconnected()));
+            }
+            Command::Presence {
+                conversation,
+                activity,
+            } => self.remember(conversation, activity),
+            Command::Resync => *self.cursor() = Cursor::default(),
+        }
+    }
+
+    fn remember(&mut self, conversation: String, activity: Activity) {
+        if activity == Activity::None {
+            self.presence.remove(&conversation);
+        } else {
+            self.presence.insert(conversation, activity);
+        }
+    }
+
+    async fn idle_until_cancelled(&mut self) {
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                command = self.queue.recv() => match command {
+                    None => return,
+                    Some(command) => self.offline(command),
+                },
+            }
+        }
+    }
+
+    async fn connect(&mut self) -> Result<(Socket, Welcome), TeamError> {
+        let mut ws = open(&self.options.url, &self.options.trust).await?;
+        let cursor = self.cursor().clone();
+        let hello = ClientFrame::Hello {
+            version: PROTOCOL.to_owned(),
+            mailbox: self.options.mailbox.clone(),
+            member: self.options.member.clone(),
+            secret: self.options.secret.clone(),
+            last_seq: cursor.seq,
+            epoch: cursor.epoch,
+        };
+        send(&mut ws, &hello).await?;
+        match first_frame(&mut ws).await? {
+            ServerFrame::Welcome(welcome) => Ok((ws, welcome)),
+            ServerFrame::Error(error) => Err(error.into()),
+            other => Err(TeamError::new(
+                ErrorCode::BadFrame,
+                format!("unexpected answer to hello: {other:?}"),
+            )),
+        }
+    }
+
+    async fn session(&mut self, mut ws: Socket, welcome: Welcome) -> End {
+        let resumed = welcome.resume.is_some();
+        {
+            let mut cursor = self.cursor();
+            cursor.epoch = Some(welcome.epoch.clone());
+            cursor.seq = Some(welcome.seq);
+        }
+        self.state.send_replace(ClientState::Connected);
+        self.emit(TeamEvent::Connected {
+            server: welcome.server,
+            mode: welcome.mode,
+            seq: welcome.seq,
+            resumed,
+        });
+        if let Some(snapshot) = welcome.snapshot {
+            self.emit(TeamEvent::Snapshot(snapshot));
+        }
+        for event in welcome.resume.unwrap_or_default() {
+            self.emit(TeamEvent::Change(event));
+        }
+        self.emit(TeamEvent::PresenceSnapshot(welcome.presence));
+        let remembered: Vec<(String, Activity)> =
+            self.presence.iter().map(|(c, a)| (c.clone(), *a)).collect();
+        for (conversation, activity) in remembered {
+            let frame = ClientFrame::Presence {
+                id: None,
+                mailbox: None,
+                conversation,
+                activity,
+            };
+            if let Err(e) = send(&mut ws, &frame).await {
+                return End::Reconnect {
+                    reason: e.message,
+                    resync: false,
+                };
+            }
+        }
+
+        let mut pending = Pending::new();
+        let heartbeat = self.options.heartbeat;
+        let mut ticks = tokio::time::interval(heartbeat);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = tokio::time::Instant::now();
+        let end = loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+                    break End::Stop;
+                }
+                _ = ticks.tick() => {
+                    let now = tokio::time::Instant::now();
+                    if now.duration_since(last_heard) > heartbeat * 3 {
+                        break End::Reconnect { reason: "the team server stopped answering".into(), resync: false };
+                    }
+                    let expired: Vec<String> = pending
+                        .iter()
+                        .filter(|(_, (_, deadline))| *deadline <= now)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    for id in expired {
+                        if let Some((reply, _)) = pending.remove(&id) {
+                            let _ = reply.send(Err(TeamError::new(ErrorCode::Timeout, "no answer in time")));
+                        }
+                    }
+                    self.next_id += 1;
+                    let ping = ClientFrame::Ping { id: Some(format!("p{}", self.next_id)) };
+                    if let Err(e) = send(&mut ws, &ping).await {
+                        break End::Reconnect { reason: e.message, resync: false };
+                    }
+                }
+                command = self.queue.recv() => {
+                    let Some(command) = command else { break End::Stop };
+                    let sent = match command {
+                        Command::Change { conversation, action, expect, reply } => {
+                            self.next_id += 1;
+                            let id = format!("c{}", self.next_id);
+                            let frame = ClientFrame::Change { id: id.clone(), mailbox: None, conversation, action, expect };
+                            let sent = send(&mut ws, &frame).await;
+                            match &sent {
+                                Ok(()) => {
+                                    let deadline = tokio::time::Instant::now() + self.options.request_timeout;
+                                    pending.insert(id, (reply, deadline));
+                                }
+                                Err(_) => { let _ = reply.send(Err(TeamError::disconnected())); }
+                            }
+                            sent
+                        }
+                        Command::Presence { conversation, activity } => {
+                            self.remember(conversation.clone(), activity);
+                            send(&mut ws, &ClientFrame::Presence { id: None, mailbox: None, conversation, activity }).await
+                        }
+                        Command::Resync => {
+                            let _ = ws.close(None).await;
+                            break End::Reconnect { reason: "resync".into(), resync: true };
+                        }
+                    };
+                    if let Err(e) = sent {
+                        break End::Reconnect { reason: e.message, resync: false };
+                    }
+                }
+                incoming = ws.next() => {
+                    let text = match incoming {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) | None => break End::Reconnect { reason: "the team server closed the connection".into(), resync: false },
+                        Some(Ok(_)) => { last_heard = tokio::time::Instant::now(); continue; }
+                        Some(Err(e)) => break End::Reconnect { reason: e.to_string(), resync: false },
+                    };
+                    last_heard = tokio::time::Instant::now();
+                    match parse(&text) {
+                        Ok(frame) => {
+                            if let Some(end) = self.received(frame, &mut pending) {
+                                break end;
+                            }
+                        }
+                        Err(e) => tracing::warn!(message = %e.message, "unreadable frame from the team server"),
+                    }
+                }
+            }
+        };
+        for (_, (reply, _)) in pending.drain() {
+            let _ = reply.send(Err(TeamError::disconnected()));
+        }
+        end
+    }
+
+    fn received(&mut self, frame: ServerFrame, pending: &mut Pending) -> Option<End> {
+        match frame {
+            ServerFrame::Ok { id, seq } => {
+                if let Some((reply, _)) = pending.remove(&id) {
+                    let _ = reply.send(Ok(seq));
+                }
+            }
+            ServerFrame::Error(error) => {
+                match error.id.as_ref().and_then(|id| pending.remove(id)) {
+                    Some((reply, _)) => {
+                        let _ = reply.send(Err(error.into()));
+                    }
+                    None => {
+                        tracing::warn!(code = ?error.code, message = %error.message, "the team server reported a problem");
+                        if matches!(
+                            error.code,
+                            ErrorCode::Lagged | ErrorCode::ShuttingDown | ErrorCode::Timeout
+                        ) {
+                            return Some(End::Reconnect {
+                                reason: error.message,
+                                resync: false,
+                            });
+                        }
+                    }
+                }
+            }
+            ServerFrame::Event(event) => {
+                {
+                    let mut cursor = self.cursor();
+                    if cursor.seq.is_none_or(|seq| event.seq > seq) {
+                        cursor.seq = Some(event.seq);
+                    }
+                }
+                self.emit(TeamEvent::Change(event));
+            }
+            ServerFrame::Presence(entry) => self.emit(TeamEvent::Presence(entry)),
+            ServerFrame::Pong { .. } | ServerFrame::Welcome(_) | ServerFrame::Redeemed { .. } => {}
+        }
+        None
+    }
+}
