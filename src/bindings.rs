@@ -6,9 +6,10 @@ use ts_rs::{Config, TS};
 
 use crate::account::{AccountSettings, Security, ServerEndpoint};
 use crate::connectivity::{Connectivity, SyncProgress};
+use crate::contract::Status;
 use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
-    FolderRole, MessageKey, MessageSummary, View,
+    FolderRole, MessageKey, MessageSummary, TeamAction, View,
 };
 use crate::events::EngineEvent;
 use crate::mime::{
@@ -34,6 +35,8 @@ pub fn typescript() -> String {
         SyncProgress::decl,
         ConversationId::decl,
         MessageKey::decl,
+        Status::decl,
+        TeamAction::decl,
         View::decl,
         FolderRole::decl,
         Correspondent::decl,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::contract::Status;
 use crate::problem::Problem;
 
 /// A conversation's id: stable while the conversation exists. Conversations merge when a
@@ -37,13 +38,44 @@ pub struct MessageKey {
     pub uid: u32,
 }
 
+/// What a member can do with a conversation's baton, as the window asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TeamAction {
+    Claim,
+    Release,
+    HandOver { to: String },
+    SetStatus { status: Status },
+}
+
+impl From<TeamAction> for crate::contract::Action {
+    fn from(action: TeamAction) -> Self {
+        use crate::contract::Action;
+        match action {
+            TeamAction::Claim => Action::Claim,
+            TeamAction::Release => Action::Release,
+            TeamAction::HandOver { to } => Action::HandOver { to },
+            TeamAction::SetStatus { status } => Action::SetStatus(status),
+        }
+    }
+}
+
 /// The lists in the sidebar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
-    /// Conversations with at least one message in the inbox.
-    Inbox,
-    /// Conversations the team answered (a message in the Sent folder).
+    /// Open conversations in the inbox that nobody holds: what needs someone.
+    Unassigned,
+    /// Conversations this member holds that are not done.
+    Mine,
+    /// Conversations someone holds that are not done, grouped by who holds them.
+    Team,
+    /// Waiting on the customer.
+    Waiting,
+    Done,
+    /// Every conversation that reached the inbox.
+    All,
+    /// Conversations the team wrote in (a message in the Sent folder).
     Sent,
 }
 
@@ -84,6 +116,10 @@ pub struct ConversationSummary {
     pub has_attachments: bool,
     /// The newest message came from the customer and no reply is known yet.
     pub awaiting_reply: bool,
+    /// The member who holds the conversation.
+    pub owner: Option<String>,
+    pub status: Status,
+    pub has_notes: bool,
 }
 
 /// A window of a view's rows, newest first. `total` lets a virtualized list size itself.

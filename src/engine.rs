@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::account::AccountSettings;
 use crate::connectivity::Connectivity;
-use crate::conversation::{ConversationDetail, ConversationId, ConversationPage, MessageKey, View};
+use crate::conversation::{
+    ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
+};
 use crate::events::{EngineEvent, EventListener, Events};
 use crate::imap::connect::open_session;
 use crate::imap::tls::client_config;
@@ -24,6 +26,7 @@ use crate::store::{Built, Store};
 use crate::sync::connection::Connection;
 use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
+use crate::sync::team::ActionRequest;
 use crate::sync::worker::SyncWorker;
 
 /// How long shutdown waits for the connection tasks before aborting them.
@@ -47,6 +50,7 @@ struct Inner {
 struct Running {
     ctx: SyncContext,
     bodies: mpsc::Sender<BodyRequest>,
+    actions: mpsc::Sender<ActionRequest>,
     wake: Arc<Notify>,
     wanted: PreviewQueue,
     previews: Arc<Notify>,
@@ -141,11 +145,12 @@ impl Engine {
     async fn start(&self, account: AccountSettings) -> Result<()> {
         let dir = self.cache_dir(&account);
         let shared = account.shared_address.clone();
+        let member = account.member_id.clone();
         let store_dir = dir.join("headers");
         let (store, pending) = blocking(
             ProblemCode::CacheFailed,
             "the cache could not be opened",
-            move || Store::open(&store_dir, &shared),
+            move || Store::open(&store_dir, &shared, &member),
         )
         .await??;
         let ctx = SyncContext {
@@ -153,6 +158,7 @@ impl Engine {
             events: self.inner.events.clone(),
             bodies: BodyCache::new(&dir.join("bodies")),
             suspects: Default::default(),
+            keywords: Default::default(),
         };
         let connection = Connection {
             tls: client_config(account.extra_ca_file.as_deref())?,
@@ -164,6 +170,8 @@ impl Engine {
         let previews = Arc::new(Notify::new());
         let wanted = PreviewQueue::default();
         let (bodies, requests) = mpsc::channel(64);
+        let (actions, action_requests) = mpsc::channel(64);
+        let member = connection.account.member_id.clone();
         let worker = SyncWorker {
             connection: connection.clone(),
             ctx: ctx.clone(),
@@ -175,7 +183,9 @@ impl Engine {
         let fetcher = Fetcher {
             connection,
             ctx: ctx.clone(),
+            member,
             requests,
+            actions: action_requests,
             previews: previews.clone(),
             wanted: wanted.clone(),
             cancel: cancel.clone(),
@@ -225,6 +235,7 @@ impl Engine {
         *self.running_ref() = Some(Running {
             ctx,
             bodies,
+            actions,
             wake,
             wanted,
             previews,
@@ -305,6 +316,40 @@ impl Engine {
             .await
             .and_then(|ctx| ctx.store().conversation(id))
             .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
+    }
+
+    /// Claims, releases, hands over or changes the status of a conversation, as this
+    /// member. Fails with a `ClaimConflict` naming the colleague when one got there first.
+    pub async fn act(&self, id: ConversationId, action: TeamAction) -> Result<()> {
+        self.ready().await;
+        let sender = self
+            .running_ref()
+            .as_ref()
+            .map(|r| r.actions.clone())
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+        let (reply, answer) = oneshot::channel();
+        let request = ActionRequest {
+            id,
+            action: action.into(),
+            reply,
+        };
+        let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
+        sender.send(request).await.map_err(|_| shutting_down())?;
+        answer.await.map_err(|_| shutting_down())?
+    }
+
+    /// The colleagues who use Baton on this mailbox (their claim keyword is known to
+    /// it), this member included.
+    pub fn team_members(&self) -> Vec<String> {
+        let running = self.running_ref();
+        let Some(running) = running.as_ref() else {
+            return Vec::new();
+        };
+        let mut members = running.ctx.keywords.members();
+        if let Some(account) = self.inner.profile.account().ok().flatten() {
+            members.insert(account.member_id);
+        }
+        members.into_iter().collect()
     }
 
     /// The raw message, from the body cache or the server.

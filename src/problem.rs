@@ -49,6 +49,15 @@ pub enum ProblemCode {
     ShuttingDown,
     /// A link from a mail was not opened: only web and e-mail links are.
     LinkRefused,
+    /// A colleague holds the conversation (`holder`), or changed it at the same moment.
+    ClaimConflict,
+    /// Only the holder of the conversation may do this.
+    NotHolder,
+    /// A member id is not valid (`[a-z0-9][a-z0-9._-]{0,31}`).
+    InvalidMember,
+    /// The mail server cannot store the team's state as keywords (Microsoft 365) and no
+    /// team server is connected.
+    TeamStateUnavailable,
 }
 
 /// Something that went wrong, in a form the UI can show and translate.
@@ -61,6 +70,11 @@ pub struct Problem {
     /// What the server or the operating system said, when there is something, shown
     /// under "details".
     pub detail: Option<String>,
+    /// The colleague a claim conflict is about.
+    pub holder: Option<String>,
+    /// Since when `holder` holds the conversation (milliseconds since the epoch), when
+    /// known.
+    pub held_since: Option<i64>,
 }
 
 impl Problem {
@@ -69,6 +83,21 @@ impl Problem {
             code,
             message: message.into(),
             detail: None,
+            holder: None,
+            held_since: None,
+        }
+    }
+
+    /// A conversation held (or just changed) by a colleague.
+    pub fn conflict(holder: Option<String>, held_since: Option<i64>) -> Self {
+        let message = match &holder {
+            Some(member) => format!("the conversation is held by {member}"),
+            None => "a colleague changed the conversation at the same moment".to_owned(),
+        };
+        Problem {
+            holder,
+            held_since,
+            ..Problem::new(ProblemCode::ClaimConflict, message)
         }
     }
 

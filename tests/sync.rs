@@ -17,7 +17,7 @@ use common::*;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn inbox_total(engine: &baton::Engine) -> u32 {
-    engine.list_conversations(View::Inbox, 0, 1).total
+    engine.list_conversations(View::All, 0, 1).total
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +67,7 @@ async fn first_sync_threads_conversations_and_the_cache_serves_a_restart() {
     let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
     wait_synced(&engine).await;
     assert_eq!(inbox_total(&engine), 31);
-    let page = engine.list_conversations(View::Inbox, 0, 50);
+    let page = engine.list_conversations(View::All, 0, 50);
     let thread = page
         .rows
         .iter()
@@ -97,7 +97,7 @@ async fn first_sync_threads_conversations_and_the_cache_serves_a_restart() {
 
     // Previews of recent mail arrive without being asked for.
     wait_until(WAIT, "previews are filled", || {
-        engine.list_conversations(View::Inbox, 0, 1).rows[0]
+        engine.list_conversations(View::All, 0, 1).rows[0]
             .preview
             .contains("Dank je")
     })
@@ -108,7 +108,7 @@ async fn first_sync_threads_conversations_and_the_cache_serves_a_restart() {
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
     let restarted = reopen(dir.path(), "anna", secrets).await;
     assert_eq!(inbox_total(&restarted), 31);
-    let again = restarted.list_conversations(View::Inbox, 0, 50);
+    let again = restarted.list_conversations(View::All, 0, 50);
     let rows = |p: &baton::conversation::ConversationPage| {
         p.rows
             .iter()
@@ -156,14 +156,14 @@ async fn changes_by_another_client_arrive_live() {
     .await;
     wait_until(WAIT, "the new mail is listed", || inbox_total(&engine) == 6).await;
     assert_eq!(
-        engine.list_conversations(View::Inbox, 0, 1).rows[0].subject,
+        engine.list_conversations(View::All, 0, 1).rows[0].subject,
         "Brand new"
     );
 
     bram.ok("SELECT INBOX").await;
     bram.ok("UID STORE 1 +FLAGS (\\Answered)").await;
     wait_until(WAIT, "the answered flag shows", || {
-        let page = engine.list_conversations(View::Inbox, 0, 10);
+        let page = engine.list_conversations(View::All, 0, 10);
         page.rows
             .iter()
             .any(|r| r.subject == "Question number 0" && !r.awaiting_reply)
@@ -176,7 +176,7 @@ async fn changes_by_another_client_arrive_live() {
         inbox_total(&engine) == 5
     })
     .await;
-    let page = engine.list_conversations(View::Inbox, 0, 10);
+    let page = engine.list_conversations(View::All, 0, 10);
     assert!(page.rows.iter().all(|r| r.subject != "Question number 1"));
     engine.shutdown().await;
 }
@@ -189,7 +189,7 @@ async fn uidvalidity_change_replaces_the_cache() {
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
     let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
     wait_synced(&engine).await;
-    let before = engine.list_conversations(View::Inbox, 0, 1).rows[0].clone();
+    let before = engine.list_conversations(View::All, 0, 1).rows[0].clone();
     let old_key = engine
         .conversation(before.id)
         .await
@@ -219,7 +219,7 @@ async fn uidvalidity_change_replaces_the_cache() {
     let engine = reopen(dir.path(), "anna", secrets).await;
     let started = std::time::Instant::now();
     loop {
-        let page = engine.list_conversations(View::Inbox, 0, 1);
+        let page = engine.list_conversations(View::All, 0, 1);
         let mut refreshed = false;
         if let Some(row) = page.rows.first()
             && let Ok(detail) = engine.conversation(row.id).await
@@ -269,7 +269,7 @@ async fn a_connection_dropped_mid_sync_resumes_without_loss_or_duplicates() {
         proxy.faults.connections.load(Ordering::SeqCst) >= 3,
         "the sync reconnected"
     );
-    let page = engine.list_conversations(View::Inbox, 0, 500);
+    let page = engine.list_conversations(View::All, 0, 500);
     let mut subjects: Vec<&str> = page.rows.iter().map(|r| r.subject.as_str()).collect();
     subjects.dedup();
     assert_eq!(subjects.len(), 500);
@@ -307,7 +307,7 @@ Date: nonsense\r\n\r\nBody with \xc3\x28 invalid bytes\r\n"
     let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
     wait_synced(&engine).await;
     assert_eq!(inbox_total(&engine), 5);
-    let page = engine.list_conversations(View::Inbox, 0, 10);
+    let page = engine.list_conversations(View::All, 0, 10);
     for row in &page.rows {
         let detail = engine.conversation(row.id).await.expect("conversation");
         for message in detail.messages {
@@ -416,7 +416,7 @@ async fn an_answer_that_cannot_be_read_costs_one_message_not_the_sync() {
         proxy.garbled.load(Ordering::SeqCst) >= 1,
         "the proxy did garble an answer"
     );
-    let page = engine.list_conversations(View::Inbox, 0, 10);
+    let page = engine.list_conversations(View::All, 0, 10);
     let mut readable = 0;
     let mut unreadable = 0;
     for row in &page.rows {
@@ -464,7 +464,7 @@ async fn a_50_mb_message_is_listed_opened_and_its_attachment_saved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine(dir.path(), &server, "anna", server.imaps_port).await;
     wait_synced(&engine).await;
-    let row = engine.list_conversations(View::Inbox, 0, 1).rows[0].clone();
+    let row = engine.list_conversations(View::All, 0, 1).rows[0].clone();
     assert_eq!(row.subject, "Scans of the damage");
     assert!(row.has_attachments);
     let detail = engine.conversation(row.id).await.expect("conversation");

@@ -307,12 +307,14 @@ async fn baton_sync(
     let mut session = open_session(endpoint, tls, LOGIN, PASSWORD)
         .await
         .map_err(|e| e.to_string())?;
-    let store = Store::open_loaded(&dir.join("headers"), SHARED).map_err(|e| e.to_string())?;
+    let store =
+        Store::open_loaded(&dir.join("headers"), SHARED, "bench").map_err(|e| e.to_string())?;
     let ctx = SyncContext {
         store: Arc::new(Mutex::new(store)),
         events: Events::new(),
         bodies: BodyCache::new(&dir.join("bodies")),
         suspects: Default::default(),
+        keywords: Default::default(),
     };
     let slots: Vec<u16> = folders
         .iter()
@@ -394,8 +396,8 @@ fn open_cache(args: &[String]) -> BenchResult {
     let dir = PathBuf::from(args.first().ok_or("open-cache needs a directory")?);
     let started = Instant::now();
     let (mut store, pending) =
-        Store::open(&dir.join("headers"), SHARED).map_err(|e| e.to_string())?;
-    let page = store.page(View::Inbox, 0, 100);
+        Store::open(&dir.join("headers"), SHARED, "bench").map_err(|e| e.to_string())?;
+    let page = store.page(View::All, 0, 100);
     let listed = started.elapsed();
     if page.rows.len() < 100.min(page.total as usize) || page.rows.is_empty() {
         return Err("the cache listed nothing".into());
@@ -404,7 +406,7 @@ fn open_cache(args: &[String]) -> BenchResult {
     // The rest of a start: every message loaded and threaded, as the engine does next.
     store.install(pending.build().map_err(|e| e.to_string())?);
     let loaded = started.elapsed();
-    let again = store.page(View::Inbox, 0, 100);
+    let again = store.page(View::All, 0, 100);
     if again.rows.iter().map(|r| r.id).collect::<Vec<_>>()
         != page.rows.iter().map(|r| r.id).collect::<Vec<_>>()
     {

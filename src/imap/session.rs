@@ -74,6 +74,9 @@ pub struct SelectInfo {
     pub exists: u32,
     pub highest_modseq: Option<u64>,
     pub permanent_flags: Vec<String>,
+    /// The flags and keywords the folder knows (the untagged FLAGS answer); a keyword
+    /// that was ever stored in the folder stays in it.
+    pub flags: Vec<String>,
     /// UIDs expunged since the modseq we gave (QRESYNC).
     pub vanished: Vec<RangeInclusive<u32>>,
     /// Messages whose flags changed since the modseq we gave (QRESYNC).
@@ -324,6 +327,9 @@ impl ImapSession {
                 _ => {}
             },
             Response::MailboxData(MailboxDatum::Exists(n)) => info.exists = *n,
+            Response::MailboxData(MailboxDatum::Flags(flags)) => {
+                info.flags = flags.iter().map(|f| f.to_lowercase()).collect();
+            }
             Response::Vanished { uids, .. } => info.vanished.extend(uids.iter().cloned()),
             Response::Fetch(_, attributes) => {
                 if let Some(update) = flag_update(attributes) {
@@ -403,6 +409,27 @@ impl ImapSession {
         })
         .await?
         .into_result("to read the flags")?;
+        Ok(updates)
+    }
+
+    /// Flags and modseqs of the messages `uids` of the selected folder, read afresh.
+    pub async fn fetch_flags_of(&mut self, uids: &[u32]) -> Result<Vec<FlagUpdate>> {
+        let items = if self.caps.condstore {
+            "(UID FLAGS MODSEQ)"
+        } else {
+            "(UID FLAGS)"
+        };
+        let command = format!("UID FETCH {} {items}", super::command::uid_set(uids));
+        let mut updates = Vec::new();
+        self.execute(&command, |response| {
+            if let Response::Fetch(_, attributes) = response {
+                updates.extend(flag_update(attributes));
+            }
+        })
+        .await?
+        .into_result("to read the flags")?;
+        // Pushed FETCHes of other messages may arrive in between: keep the ones asked for.
+        updates.retain(|u| uids.contains(&u.uid));
         Ok(updates)
     }
 
@@ -536,6 +563,27 @@ impl ImapSession {
         // `OK [MODIFIED 7,9] …`: imap-proto does not know the code and leaves it in the text.
         let modified = modified_uids(&completion.text);
         Ok(StoreOutcome { updates, modified })
+    }
+
+    /// Makes `keyword` known to the selected folder by adding it to message `uid` and
+    /// taking it off again. Dovecot lets two conditional stores both win when they bring
+    /// a keyword the folder has never had; one that is already known is decided right.
+    pub async fn register_keyword(&mut self, uid: u32, keyword: &str) -> Result<()> {
+        if !is_atom(keyword) {
+            return Err(Problem::new(
+                ProblemCode::InvalidSettings,
+                "a keyword is not a valid IMAP atom",
+            ));
+        }
+        for sign in ['+', '-'] {
+            self.execute(
+                &format!("UID STORE {uid} {sign}FLAGS.SILENT ({keyword})"),
+                |_| {},
+            )
+            .await?
+            .into_result("to store the team state")?;
+        }
+        Ok(())
     }
 
     pub async fn noop(&mut self) -> Result<()> {

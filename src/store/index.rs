@@ -1,69 +1,140 @@
-//! The order of the conversation lists: per view, conversations newest first. Kept up to
-//! date incrementally so a 100,000-row list pages without sorting.
+//! The order of the conversation lists: per view, conversations newest first (the team
+//! view grouped by who holds them). Kept up to date incrementally so a 100,000-row list
+//! pages without sorting.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::FxHashMap;
 
+use crate::contract::Status;
 use crate::conversation::{ConversationId, View};
 
 /// What decides a conversation's place in the lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowMeta {
     pub latest: i64,
+    /// When this client saw the current owner take the conversation (milliseconds since
+    /// the epoch); unknown for claims older than this session.
+    pub owner_since: Option<i64>,
     pub in_inbox: bool,
     pub in_sent: bool,
+    pub owner: Option<String>,
+    pub status: Status,
 }
 
-type Order = BTreeSet<(Reverse<i64>, ConversationId)>;
+/// (group, newest first, id): the group is the holder in the team view, empty elsewhere.
+type Key = (String, Reverse<i64>, ConversationId);
 
 #[derive(Debug, Default)]
 pub struct ConversationIndex {
-    meta: HashMap<ConversationId, RowMeta>,
-    inbox: Order,
-    sent: Order,
+    /// This member: "mine" depends on it.
+    me: String,
+    meta: FxHashMap<ConversationId, RowMeta>,
+    orders: HashMap<View, BTreeSet<Key>>,
 }
 
+/// Every view, in the sidebar's order.
+pub const VIEWS: [View; 7] = [
+    View::Unassigned,
+    View::Mine,
+    View::Team,
+    View::Waiting,
+    View::Done,
+    View::All,
+    View::Sent,
+];
+
 impl ConversationIndex {
+    pub fn new(me: &str) -> ConversationIndex {
+        ConversationIndex {
+            me: me.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// The views a conversation shows in.
+    fn views(&self, meta: &RowMeta) -> Vec<View> {
+        let open_work = meta.status != Status::Done;
+        let mut views = Vec::with_capacity(3);
+        if meta.in_inbox {
+            views.push(View::All);
+            if meta.owner.is_none() && meta.status == Status::Open {
+                views.push(View::Unassigned);
+            }
+        }
+        if open_work && meta.owner.as_deref() == Some(self.me.as_str()) {
+            views.push(View::Mine);
+        }
+        if open_work && meta.owner.is_some() {
+            views.push(View::Team);
+        }
+        match meta.status {
+            Status::Waiting => views.push(View::Waiting),
+            Status::Done => views.push(View::Done),
+            Status::Open => {}
+        }
+        if meta.in_sent {
+            views.push(View::Sent);
+        }
+        views
+    }
+
+    fn key(view: View, meta: &RowMeta, id: ConversationId) -> Key {
+        let group = match view {
+            View::Team => meta.owner.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        (group, Reverse(meta.latest), id)
+    }
+
     pub fn set(&mut self, id: ConversationId, meta: Option<RowMeta>) {
         if let Some(old) = self.meta.remove(&id) {
-            self.inbox.remove(&(Reverse(old.latest), id));
-            self.sent.remove(&(Reverse(old.latest), id));
+            for view in self.views(&old) {
+                if let Some(order) = self.orders.get_mut(&view) {
+                    order.remove(&Self::key(view, &old, id));
+                }
+            }
         }
         if let Some(meta) = meta {
-            if meta.in_inbox {
-                self.inbox.insert((Reverse(meta.latest), id));
-            }
-            if meta.in_sent {
-                self.sent.insert((Reverse(meta.latest), id));
+            for view in self.views(&meta) {
+                self.orders
+                    .entry(view)
+                    .or_default()
+                    .insert(Self::key(view, &meta, id));
             }
             self.meta.insert(id, meta);
         }
     }
 
-    fn order(&self, view: View) -> &Order {
-        match view {
-            View::Inbox => &self.inbox,
-            View::Sent => &self.sent,
-        }
+    pub fn meta(&self, id: ConversationId) -> Option<&RowMeta> {
+        self.meta.get(&id)
     }
 
     pub fn total(&self, view: View) -> usize {
-        self.order(view).len()
+        self.orders.get(&view).map_or(0, BTreeSet::len)
     }
 
     pub fn page(&self, view: View, offset: usize, limit: usize) -> Vec<ConversationId> {
-        self.order(view)
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(_, id)| *id)
-            .collect()
+        self.orders
+            .get(&view)
+            .map(|order| {
+                order
+                    .iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(_, _, id)| *id)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    pub fn clear(&mut self) {
-        *self = ConversationIndex::default();
+    /// How many conversations each view holds, for the sidebar's counters.
+    pub fn counts(&self) -> Vec<(View, u32)> {
+        VIEWS
+            .iter()
+            .map(|&view| (view, self.total(view) as u32))
+            .collect()
     }
 }
 
@@ -71,32 +142,44 @@ impl ConversationIndex {
 mod tests {
     use super::*;
 
+    fn meta(latest: i64, owner: Option<&str>, status: Status) -> Option<RowMeta> {
+        Some(RowMeta {
+            latest,
+            owner_since: None,
+            in_inbox: true,
+            in_sent: false,
+            owner: owner.map(String::from),
+            status,
+        })
+    }
+
     #[test]
-    fn newest_first_and_moves_on_update() {
-        let mut index = ConversationIndex::default();
-        let meta = |latest, in_inbox, in_sent| {
-            Some(RowMeta {
-                latest,
-                in_inbox,
-                in_sent,
-            })
-        };
-        index.set(ConversationId(1), meta(10, true, false));
-        index.set(ConversationId(2), meta(20, true, true));
-        index.set(ConversationId(3), meta(5, false, true));
+    fn views_follow_owner_and_status() {
+        let mut index = ConversationIndex::new("anna");
+        index.set(ConversationId(1), meta(10, None, Status::Open));
+        index.set(ConversationId(2), meta(20, Some("anna"), Status::Open));
+        index.set(ConversationId(3), meta(30, Some("bram"), Status::Waiting));
+        index.set(ConversationId(4), meta(40, Some("anna"), Status::Done));
+        fn ids(index: &ConversationIndex, view: View) -> Vec<u64> {
+            index.page(view, 0, 10).into_iter().map(|c| c.0).collect()
+        }
+        assert_eq!(ids(&index, View::All), vec![4, 3, 2, 1]);
+        assert_eq!(ids(&index, View::Unassigned), vec![1]);
+        assert_eq!(ids(&index, View::Mine), vec![2]);
         assert_eq!(
-            index.page(View::Inbox, 0, 10),
-            vec![ConversationId(2), ConversationId(1)]
+            ids(&index, View::Team),
+            vec![2, 3],
+            "grouped by holder: anna before bram"
         );
-        assert_eq!(
-            index.page(View::Sent, 0, 10),
-            vec![ConversationId(2), ConversationId(3)]
-        );
-        index.set(ConversationId(1), meta(30, true, false));
-        assert_eq!(index.page(View::Inbox, 0, 1), vec![ConversationId(1)]);
-        assert_eq!(index.page(View::Inbox, 1, 5), vec![ConversationId(2)]);
+        assert_eq!(ids(&index, View::Waiting), vec![3]);
+        assert_eq!(ids(&index, View::Done), vec![4]);
+        assert_eq!(ids(&index, View::Sent), Vec::<u64>::new());
+        // A claim moves a conversation out of Unassigned and into Mine.
+        index.set(ConversationId(1), meta(10, Some("anna"), Status::Open));
+        assert_eq!(ids(&index, View::Unassigned), Vec::<u64>::new());
+        assert_eq!(ids(&index, View::Mine), vec![2, 1]);
         index.set(ConversationId(2), None);
-        assert_eq!(index.total(View::Inbox), 1);
-        assert_eq!(index.total(View::Sent), 1);
+        assert_eq!(index.total(View::All), 3);
+        assert_eq!(index.counts()[1], (View::Mine, 1));
     }
 }

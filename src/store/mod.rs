@@ -10,9 +10,10 @@ pub mod record;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use self::index::{ConversationIndex, RowMeta};
+use self::index::{ConversationIndex, RowMeta, VIEWS};
 use self::persist::{CHUNK_SHIFT, FolderMeta, FolderState, Persist};
 use self::record::{FlagUpdate, Flags, MessageRecord};
+use crate::contract::{self, ConversationState, PlanMessage, StateMessage, Status};
 use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
     FolderRole, MessageKey, MessageSummary, View,
@@ -38,6 +39,8 @@ pub struct Store {
     index: ConversationIndex,
     /// The shared address (lowercase): messages from it are the team's.
     shared_address: String,
+    /// This member's id: the "mine" view is theirs.
+    member: String,
     dirty_chunks: BTreeSet<(u16, u32)>,
     dirty_folders: BTreeSet<u16>,
     /// Messages were added without threading (`insert_unthreaded`).
@@ -65,6 +68,7 @@ const SNAPSHOT_ROWS: usize = 200;
 pub struct Pending {
     loaded: std::sync::mpsc::Receiver<Result<persist::Loaded>>,
     shared_address: String,
+    member: String,
 }
 
 /// A fully built model: messages per folder, conversations, list order.
@@ -104,7 +108,7 @@ impl Pending {
                     .extend(records.into_iter().map(|r| (r.uid, r)));
             }
         }
-        let (threads, index) = thread_all(&folders, &self.shared_address);
+        let (threads, index) = thread_all(&folders, &self.shared_address, &self.member);
         Ok(Built {
             folders,
             threads,
@@ -125,7 +129,7 @@ impl Store {
     /// Opens the cache in `dir`. The store answers list requests from the saved snapshot
     /// at once; the messages come with `Pending::build` and `install`, which a caller
     /// runs off the lock (the engine) or right away (`open_loaded`).
-    pub fn open(dir: &Path, shared_address: &str) -> Result<(Store, Pending)> {
+    pub fn open(dir: &Path, shared_address: &str, member: &str) -> Result<(Store, Pending)> {
         let (persist, loaded, snapshot) = Persist::open(dir)?;
         let snapshot = snapshot
             .and_then(|bytes| postcard::from_bytes(&bytes).ok())
@@ -134,8 +138,9 @@ impl Store {
             persist,
             folders: Vec::new(),
             threads: Threads::new(),
-            index: ConversationIndex::default(),
+            index: ConversationIndex::new(member),
             shared_address: shared_address.to_lowercase(),
+            member: member.to_owned(),
             dirty_chunks: BTreeSet::new(),
             dirty_folders: BTreeSet::new(),
             unthreaded: false,
@@ -146,13 +151,14 @@ impl Store {
         let pending = Pending {
             loaded,
             shared_address: shared_address.to_lowercase(),
+            member: member.to_owned(),
         };
         Ok((store, pending))
     }
 
     /// Opens the cache with everything loaded and threaded.
-    pub fn open_loaded(dir: &Path, shared_address: &str) -> Result<Store> {
-        let (mut store, pending) = Store::open(dir, shared_address)?;
+    pub fn open_loaded(dir: &Path, shared_address: &str, member: &str) -> Result<Store> {
+        let (mut store, pending) = Store::open(dir, shared_address, member)?;
         store.install(pending.build()?);
         Ok(store)
     }
@@ -182,7 +188,7 @@ impl Store {
     /// Threads every message again, oldest first. The result depends only on the
     /// messages, so it is the same after a restart and on every colleague's computer.
     pub fn rethread(&mut self) {
-        let (threads, index) = thread_all(&self.folders, &self.shared_address);
+        let (threads, index) = thread_all(&self.folders, &self.shared_address, &self.member);
         self.threads = threads;
         self.index = index;
         self.unthreaded = false;
@@ -313,6 +319,12 @@ impl Store {
             let Some(record) = folder.messages.get_mut(&update.uid) else {
                 continue;
             };
+            // News can arrive out of order (a pushed FETCH read after a fresher STORE
+            // answer): an older state must not overwrite a newer one, or a claim would
+            // be compared against a modseq whose keywords we no longer show.
+            if update.modseq != 0 && update.modseq < record.modseq {
+                continue;
+            }
             if record.flags != update.flags
                 || record.keywords != update.keywords
                 || record.modseq != update.modseq
@@ -359,15 +371,24 @@ impl Store {
 
     fn reindex(&mut self, ids: Changed) -> Changed {
         self.lists_dirty |= !ids.is_empty();
+        let now = now_ms();
         for &id in &ids {
-            let meta = self.row_meta(id);
+            let mut meta = self.row_meta(id);
+            if let Some(new) = meta.as_mut() {
+                // Remember when the baton changed hands, for "claimed by bram 3 s ago".
+                new.owner_since = match self.index.meta(id) {
+                    Some(old) if old.owner == new.owner => old.owner_since,
+                    _ if new.owner.is_some() => Some(now),
+                    _ => None,
+                };
+            }
             self.index.set(id, meta);
         }
         ids
     }
 
     fn row_meta(&self, id: ConversationId) -> Option<RowMeta> {
-        row_meta(&self.threads, &self.folders, id)
+        row_meta(&self.threads, &self.folders, &self.shared_address, id)
     }
 
     /// Sends what changed to the cache thread (durable after `flush`).
@@ -394,7 +415,7 @@ impl Store {
         if self.lists_dirty && self.ready && !self.unthreaded {
             self.lists_dirty = false;
             self.snapshot = ListSnapshot {
-                views: [View::Inbox, View::Sent]
+                views: VIEWS
                     .into_iter()
                     .map(|view| {
                         let page = self.page(view, 0, SNAPSHOT_ROWS);
@@ -476,6 +497,91 @@ impl Store {
         self.folder(slot).map_or(FolderRole::Other, |f| f.meta.role)
     }
 
+    /// Who holds the conversation and where it stands, from its messages' keywords.
+    pub fn team_state(&self, id: ConversationId) -> ConversationState {
+        let messages: Vec<StateMessage<'_>> = self
+            .sorted_records(id)
+            .into_iter()
+            .map(|(_, r)| state_message(&self.shared_address, r))
+            .collect();
+        contract::derive(&messages)
+    }
+
+    /// When this client saw the current owner take the conversation, if it did.
+    pub fn owner_since(&self, id: ConversationId) -> Option<i64> {
+        self.index.meta(id).and_then(|m| m.owner_since)
+    }
+
+    /// The conversation's messages as the contract's planner sees them, with each
+    /// folder's UIDVALIDITY so a store goes to the messages we mean.
+    pub fn plan_messages(&self, id: ConversationId) -> Vec<(u32, PlanMessage)> {
+        self.sorted_records(id)
+            .into_iter()
+            .filter_map(|(slot, r)| {
+                let folder = self.folder(slot)?;
+                Some((
+                    folder.meta.state.uid_validity,
+                    PlanMessage {
+                        folder: folder.meta.name.clone(),
+                        uid: r.uid,
+                        modseq: r.modseq,
+                        date: r.date,
+                        inbound: r.from.address != self.shared_address,
+                        keywords: r.keywords.clone(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The highest modseq we know of among `uids` of `folder`: what a conditional store
+    /// on them compares against.
+    pub fn modseq_of(&self, folder: &str, uids: &[u32]) -> u64 {
+        let Some(folder) = self.slot_of(folder).and_then(|slot| self.folder(slot)) else {
+            return 0;
+        };
+        uids.iter()
+            .filter_map(|uid| folder.messages.get(uid))
+            .map(|r| r.modseq)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Some message of `folder` other than `avoid` (the oldest).
+    pub fn some_uid_besides(&self, folder: &str, avoid: &[u32]) -> Option<u32> {
+        let folder = self.folder(self.slot_of(folder)?)?;
+        folder
+            .messages
+            .keys()
+            .copied()
+            .find(|uid| !avoid.contains(uid))
+    }
+
+    /// Of `ids` (or of all when `None`), the conversations this member holds that have
+    /// messages without the member's claim keyword (new mail): the owner's client tags
+    /// them.
+    pub fn untagged_mine(&self, ids: Option<&Changed>) -> Vec<ConversationId> {
+        let Some(mine) = contract::TeamKeyword::Claim(self.member.clone()).encode() else {
+            return Vec::new();
+        };
+        let candidates = match ids {
+            Some(ids) => ids.iter().copied().collect(),
+            None => self.index.page(View::Mine, 0, usize::MAX),
+        };
+        candidates
+            .into_iter()
+            .filter(|&id| {
+                self.index
+                    .meta(id)
+                    .is_some_and(|m| m.owner.as_deref() == Some(self.member.as_str()))
+                    && self
+                        .sorted_records(id)
+                        .iter()
+                        .any(|(_, r)| !r.keywords.contains(&mine))
+            })
+            .collect()
+    }
+
     pub fn summary(&self, id: ConversationId) -> Option<ConversationSummary> {
         let records = self.sorted_records(id);
         let (_, first) = *records.first()?;
@@ -501,8 +607,17 @@ impl Store {
             .rev()
             .find_map(|(_, r)| r.preview.clone())
             .unwrap_or_default();
+        let team = contract::derive(
+            &records
+                .iter()
+                .map(|(_, r)| state_message(&self.shared_address, r))
+                .collect::<Vec<_>>(),
+        );
         Some(ConversationSummary {
             id,
+            owner: team.owner,
+            status: team.status,
+            has_notes: team.has_notes,
             subject: first.subject.clone(),
             customer,
             latest_at: newest.date,
@@ -635,7 +750,11 @@ impl Flusher {
 
 /// Threads every message, oldest first, and orders the lists. The result depends only on
 /// the messages, so it is the same after a restart and on every colleague's computer.
-fn thread_all(folders: &[Folder], shared_address: &str) -> (Threads, ConversationIndex) {
+fn thread_all(
+    folders: &[Folder],
+    shared_address: &str,
+    member: &str,
+) -> (Threads, ConversationIndex) {
     let mut order: Vec<(i64, MessageHandle)> = Vec::new();
     for (slot, folder) in folders.iter().enumerate() {
         order.extend(
@@ -654,17 +773,23 @@ fn thread_all(folders: &[Folder], shared_address: &str) -> (Threads, Conversatio
             threads.add(&thread_input(*h, record, correspondent), &mut ignored);
         }
     }
-    let mut index = ConversationIndex::default();
+    let mut index = ConversationIndex::new(member);
     let ids: Vec<ConversationId> = threads.conversation_ids().collect();
     for id in ids {
-        index.set(id, row_meta(&threads, folders, id));
+        index.set(id, row_meta(&threads, folders, shared_address, id));
     }
     (threads, index)
 }
 
 /// Where a conversation sits in the lists.
-fn row_meta(threads: &Threads, folders: &[Folder], id: ConversationId) -> Option<RowMeta> {
+fn row_meta(
+    threads: &Threads,
+    folders: &[Folder],
+    shared_address: &str,
+    id: ConversationId,
+) -> Option<RowMeta> {
     let mut meta: Option<RowMeta> = None;
+    let mut team = Vec::new();
     for &h in threads.messages(id) {
         let (slot, _) = unhandle(h);
         let (Some(record), Some(folder)) = (record_in(folders, h), folders.get(slot as usize))
@@ -673,14 +798,38 @@ fn row_meta(threads: &Threads, folders: &[Folder], id: ConversationId) -> Option
         };
         let m = meta.get_or_insert(RowMeta {
             latest: i64::MIN,
+            owner_since: None,
             in_inbox: false,
             in_sent: false,
+            owner: None,
+            status: Status::Open,
         });
         m.latest = m.latest.max(record.date);
         m.in_inbox |= folder.meta.role == FolderRole::Inbox;
         m.in_sent |= folder.meta.role == FolderRole::Sent;
+        team.push(state_message(shared_address, record));
+    }
+    if let Some(m) = meta.as_mut() {
+        let state = contract::derive(&team);
+        m.owner = state.owner;
+        m.status = state.status;
     }
     meta
+}
+
+/// What the contract needs of a message.
+fn state_message<'a>(shared_address: &str, record: &'a MessageRecord) -> StateMessage<'a> {
+    StateMessage {
+        date: record.date,
+        inbound: record.from.address != shared_address,
+        keywords: &record.keywords,
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn record_in(folders: &[Folder], h: MessageHandle) -> Option<&MessageRecord> {

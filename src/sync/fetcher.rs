@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::Connection;
 use super::folder::SyncContext;
+use super::team::{ActionRequest, FolderSession, carry_out};
+use crate::contract::Action;
+use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
 use crate::imap::command::uid_set;
 use crate::imap::session::ImapSession;
@@ -61,23 +64,72 @@ impl PreviewQueue {
 pub struct Fetcher {
     pub connection: Connection,
     pub ctx: SyncContext,
+    /// This member's id: the team actions are theirs.
+    pub member: String,
     pub requests: mpsc::Receiver<BodyRequest>,
+    /// Claims, releases, hand-overs and status changes, carried out on this connection
+    /// so they never wait behind a first sync.
+    pub actions: mpsc::Receiver<ActionRequest>,
     pub previews: Arc<Notify>,
     pub wanted: PreviewQueue,
     pub cancel: CancellationToken,
 }
 
-struct Open {
+pub struct Open {
     session: ImapSession,
     selected: Option<(String, u32)>,
+}
+
+impl FolderSession for Open {
+    fn session(&mut self) -> &mut ImapSession {
+        &mut self.session
+    }
+
+    fn select<'a>(
+        &'a mut self,
+        folder: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32>> + Send + 'a>> {
+        Box::pin(async move { Fetcher::select(self, folder).await })
+    }
 }
 
 impl Fetcher {
     pub async fn run(mut self) {
         let mut open: Option<Open> = None;
+        let mut events = self.ctx.events.subscribe();
         loop {
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
+                request = self.actions.recv() => {
+                    let Some(request) = request else { break };
+                    let result = self.act(&mut open, request.id, &request.action).await;
+                    if result.as_ref().is_err_and(is_connection_problem) {
+                        open = None;
+                    }
+                    let _ = request.reply.send(result);
+                }
+                event = events.next() => {
+                    // New mail in a conversation this member holds gets the member's
+                    // claim keyword, so every client sees who holds it.
+                    let ids = match event {
+                        Some(EngineEvent::ConversationsChanged { ids }) => {
+                            (!ids.is_empty()).then(|| ids.into_iter().collect())
+                        }
+                        Some(EngineEvent::Resync) => None,
+                        Some(_) => continue,
+                        None => break,
+                    };
+                    let untagged = self.ctx.store().untagged_mine(ids.as_ref());
+                    for id in untagged {
+                        if let Err(problem) = self.act(&mut open, id, &Action::Claim).await {
+                            tracing::debug!("tagging new mail of {id:?}: {problem}");
+                            if is_connection_problem(&problem) {
+                                open = None;
+                                break;
+                            }
+                        }
+                    }
+                }
                 request = self.requests.recv() => {
                     let Some(request) = request else { break };
                     let result = self.body(&mut open, &request).await;
@@ -103,6 +155,16 @@ impl Fetcher {
         if let Some(o) = open.take() {
             o.session.logout().await;
         }
+    }
+
+    async fn act(
+        &self,
+        open: &mut Option<Open>,
+        id: ConversationId,
+        action: &Action,
+    ) -> Result<()> {
+        let open = self.session(open).await?;
+        carry_out(open, &self.ctx, &self.member, id, action).await
     }
 
     async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
@@ -229,6 +291,14 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// Whether the connection may be broken after this problem (so it is opened afresh).
+fn is_connection_problem(problem: &Problem) -> bool {
+    matches!(
+        problem.code,
+        ProblemCode::ConnectionLost | ProblemCode::ProtocolError | ProblemCode::Timeout
+    )
 }
 
 fn gone() -> Problem {

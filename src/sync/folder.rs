@@ -14,6 +14,7 @@ use crate::store::persist::FolderState;
 use crate::store::record::{FlagUpdate, MessageRecord};
 use crate::store::{Changed, Store};
 use crate::sync::plan::{FlagSync, plan};
+use crate::sync::team::MailboxKeywords;
 
 /// Headers per FETCH command during a first sync: small enough that progress moves and
 /// an interrupted sync loses little, large enough that round trips do not matter.
@@ -28,6 +29,8 @@ pub struct SyncContext {
     /// UID ranges whose headers once came back in a form that could not be read; they
     /// are fetched one message at a time to find the culprit (kept across reconnects).
     pub suspects: Suspects,
+    /// The keywords the mailbox knows and whether it keeps them (the team state).
+    pub keywords: MailboxKeywords,
 }
 
 /// (folder slot, lowest UID, highest UID) of ranges to fetch message by message.
@@ -82,7 +85,7 @@ impl SyncContext {
         Ok(())
     }
 
-    fn announce(&self, changed: Changed) {
+    pub fn announce(&self, changed: Changed) {
         if !changed.is_empty() {
             self.events.emit(EngineEvent::ConversationsChanged {
                 ids: changed.into_iter().collect(),
@@ -102,6 +105,8 @@ pub async fn sync_folder(
     let known = (cached.uid_validity != 0 && cached.synced_from != 0)
         .then_some((cached.uid_validity, cached.highest_modseq));
     let info = session.select(folder, known).await?;
+    ctx.keywords
+        .note(folder, &info.flags, &info.permanent_flags);
     let plan = plan(&cached, &info, session.caps().condstore);
     let seed = FolderSeed {
         folder: folder.to_owned(),

@@ -6,4 +6,5 @@ pub mod connection;
 pub mod fetcher;
 pub mod folder;
 pub mod plan;
+pub mod team;
 pub mod worker;

@@ -1,6 +1,6 @@
 // Generated from the Rust types by `scripts/bindings.sh`. Do not edit.
 
-export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down" | "link_refused";
+export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down" | "link_refused" | "claim_conflict" | "not_holder" | "invalid_member" | "team_state_unavailable";
 
 export type Problem = { code: ProblemCode, 
 /**
@@ -11,7 +11,16 @@ message: string,
  * What the server or the operating system said, when there is something, shown
  * under "details".
  */
-detail: string | null, };
+detail: string | null, 
+/**
+ * The colleague a claim conflict is about.
+ */
+holder: string | null, 
+/**
+ * Since when `holder` holds the conversation (milliseconds since the epoch), when
+ * known.
+ */
+held_since: number | null, };
 
 export type Security = "tls" | "start_tls";
 
@@ -51,7 +60,11 @@ export type ConversationId = string;
 
 export type MessageKey = { folder: string, uid_validity: number, uid: number, };
 
-export type View = "inbox" | "sent";
+export type Status = "open" | "waiting" | "done";
+
+export type TeamAction = { "kind": "claim" } | { "kind": "release" } | { "kind": "hand_over", to: string, } | { "kind": "set_status", status: Status, };
+
+export type View = "unassigned" | "mine" | "team" | "waiting" | "done" | "all" | "sent";
 
 export type FolderRole = "inbox" | "sent" | "drafts" | "trash" | "junk" | "archive" | "other";
 
@@ -78,7 +91,11 @@ preview: string, has_attachments: boolean,
 /**
  * The newest message came from the customer and no reply is known yet.
  */
-awaiting_reply: boolean, };
+awaiting_reply: boolean, 
+/**
+ * The member who holds the conversation.
+ */
+owner: string | null, status: Status, has_notes: boolean, };
 
 export type ConversationPage = { view: View, total: number, offset: number, rows: Array<ConversationSummary>, };
 
