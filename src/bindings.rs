@@ -17,6 +17,7 @@ use crate::mime::{
 };
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
+use crate::team::{Activity, Presence, PresenceOn, TeamOverview, TeamServerState, TeamStateHome};
 
 /// Where the UI keeps the generated file, relative to the workspace root.
 pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
@@ -50,6 +51,12 @@ pub fn typescript() -> String {
         AttachmentInfo::decl,
         MessageContent::decl,
         MessageBody::decl,
+        TeamServerState::decl,
+        TeamStateHome::decl,
+        Activity::decl,
+        Presence::decl,
+        TeamOverview::decl,
+        PresenceOn::decl,
         EngineEvent::decl,
     ]
     .iter()

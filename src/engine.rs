@@ -28,6 +28,7 @@ use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
 use crate::sync::team::ActionRequest;
 use crate::sync::worker::SyncWorker;
+use crate::team::{Activity, Presence, TeamOverview, TeamServerState, TeamStateHome};
 
 /// How long shutdown waits for the connection tasks before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -337,6 +338,42 @@ impl Engine {
         sender.send(request).await.map_err(|_| shutting_down())?;
         answer.await.map_err(|_| shutting_down())?
     }
+
+    /// The team at a glance: who is in it, the team server's link, where the state lives.
+    pub fn team(&self) -> TeamOverview {
+        let me = self
+            .inner
+            .profile
+            .account()
+            .ok()
+            .flatten()
+            .map(|a| a.member_id)
+            .unwrap_or_default();
+        let state_home = match self
+            .running_ref()
+            .as_ref()
+            .map(|r| r.ctx.keywords.custom_supported())
+        {
+            Some(Some(true)) => TeamStateHome::Keywords,
+            Some(Some(false)) => TeamStateHome::TeamServer,
+            _ => TeamStateHome::Unknown,
+        };
+        TeamOverview {
+            me,
+            members: self.team_members(),
+            server: TeamServerState::NotConfigured,
+            state_home,
+        }
+    }
+
+    /// Who is viewing or replying on conversation `id` (empty without a team server).
+    pub fn presence(&self, _id: ConversationId) -> Vec<Presence> {
+        Vec::new()
+    }
+
+    /// Tells colleagues what this member is doing on conversation `id` (`None`: nothing).
+    /// Without a team server there is nobody to tell; presence is paused.
+    pub fn report_activity(&self, _id: ConversationId, _activity: Option<Activity>) {}
 
     /// The colleagues who use Baton on this mailbox (their claim keyword is known to
     /// it), this member included.

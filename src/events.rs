@@ -21,6 +21,14 @@ pub enum EngineEvent {
     ConversationsChanged {
         ids: Vec<ConversationId>,
     },
+    /// The link to the team server or the team's membership changed.
+    Team {
+        overview: crate::team::TeamOverview,
+    },
+    /// Who is viewing or replying on a conversation changed (team server only).
+    Presence {
+        presence: crate::team::PresenceOn,
+    },
     /// The listener fell behind and missed events: reload everything shown.
     Resync,
 }

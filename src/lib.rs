@@ -18,6 +18,7 @@ pub mod profile;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod team;
 pub mod teamsync;
 pub mod threading;
 

@@ -4,10 +4,13 @@
 use baton::Engine;
 use baton::account::AccountSettings;
 use baton::connectivity::Connectivity;
-use baton::conversation::{ConversationDetail, ConversationId, ConversationPage, MessageKey, View};
+use baton::conversation::{
+    ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
+};
 use baton::mime::MessageBody;
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
+use baton::team::{Activity, Presence, TeamOverview};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
@@ -46,6 +49,32 @@ pub fn list_conversations(
     limit: u32,
 ) -> ConversationPage {
     engine.list_conversations(view, offset, limit)
+}
+
+/// Claim, release, hand over or change status; a colleague's claim comes back as a
+/// `claim_conflict` problem naming them.
+#[tauri::command]
+pub async fn act_on_conversation(
+    engine: State<'_, Engine>,
+    id: ConversationId,
+    action: TeamAction,
+) -> Result<()> {
+    engine.act(id, action).await
+}
+
+#[tauri::command]
+pub fn get_team(engine: State<'_, Engine>) -> TeamOverview {
+    engine.team()
+}
+
+#[tauri::command]
+pub fn get_presence(engine: State<'_, Engine>, id: ConversationId) -> Vec<Presence> {
+    engine.presence(id)
+}
+
+#[tauri::command]
+pub fn report_activity(engine: State<'_, Engine>, id: ConversationId, activity: Option<Activity>) {
+    engine.report_activity(id, activity);
 }
 
 #[tauri::command]

@@ -60,6 +60,10 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::get_message_body,
             commands::save_attachment,
             commands::open_link,
+            commands::act_on_conversation,
+            commands::get_team,
+            commands::get_presence,
+            commands::report_activity,
         ])
 }
 

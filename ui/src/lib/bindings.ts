@@ -159,4 +159,24 @@ problem: Problem | null, };
 
 export type MessageBody = { key: MessageKey, content: MessageContent, };
 
-export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "resync" };
+export type TeamServerState = { "state": "not_configured" } | { "state": "connecting" } | { "state": "online", authoritative: boolean, } | { "state": "offline", problem: Problem, retry_in_secs: number | null, };
+
+export type TeamStateHome = "unknown" | "keywords" | "team_server";
+
+export type Activity = "viewing" | "replying";
+
+export type Presence = { member: string, activity: Activity, };
+
+export type TeamOverview = { 
+/**
+ * This member.
+ */
+me: string, 
+/**
+ * Colleagues known to use Baton on this mailbox, this member included.
+ */
+members: Array<string>, server: TeamServerState, state_home: TeamStateHome, };
+
+export type PresenceOn = { id: ConversationId, present: Array<Presence>, };
+
+export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "resync" };
