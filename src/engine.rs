@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::account::AccountSettings;
 use crate::connectivity::Connectivity;
+use crate::contract::{Action, ConversationState};
 use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
 };
@@ -322,6 +323,24 @@ impl Engine {
     /// Claims, releases, hands over or changes the status of a conversation, as this
     /// member. Fails with a `ClaimConflict` naming the colleague when one got there first.
     pub async fn act(&self, id: ConversationId, action: TeamAction) -> Result<()> {
+        let member = self.member();
+        self.act_as(&member, id, action.into()).await
+    }
+
+    fn member(&self) -> String {
+        self.inner
+            .profile
+            .account()
+            .ok()
+            .flatten()
+            .map(|a| a.member_id)
+            .unwrap_or_default()
+    }
+
+    /// Carries out `action` for `member` straight on the mailbox: what `act` does for
+    /// this member, and what a team server does for each member who asks it.
+    pub async fn act_as(&self, member: &str, id: ConversationId, action: Action) -> Result<()> {
+        crate::account::validate_member_id(member)?;
         self.ready().await;
         let sender = self
             .running_ref()
@@ -330,8 +349,9 @@ impl Engine {
             .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
         let (reply, answer) = oneshot::channel();
         let request = ActionRequest {
+            member: member.to_owned(),
             id,
-            action: action.into(),
+            action,
             reply,
         };
         let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
@@ -341,14 +361,7 @@ impl Engine {
 
     /// The team at a glance: who is in it, the team server's link, where the state lives.
     pub fn team(&self) -> TeamOverview {
-        let me = self
-            .inner
-            .profile
-            .account()
-            .ok()
-            .flatten()
-            .map(|a| a.member_id)
-            .unwrap_or_default();
+        let me = self.member();
         let state_home = match self
             .running_ref()
             .as_ref()
@@ -364,6 +377,27 @@ impl Engine {
             server: TeamServerState::NotConfigured,
             state_home,
         }
+    }
+
+    /// The team state of conversations: all that are held or not open when `ids` is
+    /// `None`, else those of `ids` that still exist. With each, a version that grows with
+    /// every change of its messages (their highest modseq).
+    pub async fn team_states(
+        &self,
+        ids: Option<&[ConversationId]>,
+    ) -> Vec<(ConversationId, ConversationState, u64)> {
+        let Some(ctx) = self.ready().await else {
+            return Vec::new();
+        };
+        let store = ctx.store();
+        store.team_states(ids)
+    }
+
+    /// Whether the mail server keeps the team's keywords (`None` before connecting).
+    pub fn keywords_supported(&self) -> Option<bool> {
+        self.running_ref()
+            .as_ref()
+            .and_then(|r| r.ctx.keywords.custom_supported())
     }
 
     /// Who is viewing or replying on conversation `id` (empty without a team server).

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod team;
+pub mod team_authority;
 pub mod teamsync;
 pub mod threading;
 

@@ -107,6 +107,10 @@ impl ConversationIndex {
         }
     }
 
+    pub fn all_ids(&self) -> impl Iterator<Item = ConversationId> + '_ {
+        self.meta.keys().copied()
+    }
+
     pub fn meta(&self, id: ConversationId) -> Option<&RowMeta> {
         self.meta.get(&id)
     }

@@ -507,6 +507,40 @@ impl Store {
         contract::derive(&messages)
     }
 
+    /// See `Engine::team_states`.
+    pub fn team_states(
+        &self,
+        ids: Option<&[ConversationId]>,
+    ) -> Vec<(ConversationId, ConversationState, u64)> {
+        let candidates: Vec<ConversationId> = match ids {
+            Some(ids) => ids.to_vec(),
+            None => self
+                .index
+                .all_ids()
+                .filter(|id| {
+                    self.index
+                        .meta(*id)
+                        .is_some_and(|m| m.owner.is_some() || m.status != Status::Open)
+                })
+                .collect(),
+        };
+        candidates
+            .into_iter()
+            .filter_map(|id| {
+                let records = self.sorted_records(id);
+                if records.is_empty() {
+                    return None;
+                }
+                let version = records.iter().map(|(_, r)| r.modseq).max().unwrap_or(0);
+                let messages: Vec<StateMessage<'_>> = records
+                    .iter()
+                    .map(|(_, r)| state_message(&self.shared_address, r))
+                    .collect();
+                Some((id, contract::derive(&messages), version))
+            })
+            .collect()
+    }
+
     /// When this client saw the current owner take the conversation, if it did.
     pub fn owner_since(&self, id: ConversationId) -> Option<i64> {
         self.index.meta(id).and_then(|m| m.owner_since)

@@ -102,7 +102,7 @@ impl Fetcher {
                 _ = self.cancel.cancelled() => break,
                 request = self.actions.recv() => {
                     let Some(request) = request else { break };
-                    let result = self.act(&mut open, request.id, &request.action).await;
+                    let result = self.act(&mut open, &request.member, request.id, &request.action).await;
                     if result.as_ref().is_err_and(is_connection_problem) {
                         open = None;
                     }
@@ -121,7 +121,7 @@ impl Fetcher {
                     };
                     let untagged = self.ctx.store().untagged_mine(ids.as_ref());
                     for id in untagged {
-                        if let Err(problem) = self.act(&mut open, id, &Action::Claim).await {
+                        if let Err(problem) = self.act(&mut open, &self.member, id, &Action::Claim).await {
                             tracing::debug!("tagging new mail of {id:?}: {problem}");
                             if is_connection_problem(&problem) {
                                 open = None;
@@ -160,11 +160,12 @@ impl Fetcher {
     async fn act(
         &self,
         open: &mut Option<Open>,
+        member: &str,
         id: ConversationId,
         action: &Action,
     ) -> Result<()> {
         let open = self.session(open).await?;
-        carry_out(open, &self.ctx, &self.member, id, action).await
+        carry_out(open, &self.ctx, member, id, action).await
     }
 
     async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {

@@ -18,6 +18,8 @@ use crate::store::record::FlagUpdate;
 const ATTEMPTS: usize = 4;
 
 pub struct ActionRequest {
+    /// The member acting: this member, or on a team server the one who asked.
+    pub member: String,
     pub id: ConversationId,
     pub action: Action,
     pub reply: oneshot::Sender<Result<()>>,
