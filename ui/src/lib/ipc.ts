@@ -4,6 +4,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountSettings,
+  Activity,
   Connectivity,
   ConversationDetail,
   ConversationId,
@@ -11,7 +12,10 @@ import type {
   EngineEvent,
   MessageBody,
   MessageKey,
+  Presence,
   SetupState,
+  TeamAction,
+  TeamOverview,
   View,
 } from './bindings';
 import { toProblem } from './problem';
@@ -50,6 +54,22 @@ export const ipc = {
   /** The saved path, or null when the user cancelled the save dialog. */
   saveAttachment: (key: MessageKey, index: number) =>
     call<string | null>('save_attachment', { key, index }),
+
+  /**
+   * Claim, release, hand over or set the status. Rejects with a Problem; a lost race is
+   * `claim_conflict` naming the holder and since when.
+   */
+  actOnConversation: (id: ConversationId, action: TeamAction) =>
+    call<null>('act_on_conversation', { id, action }),
+
+  getTeam: () => call<TeamOverview>('get_team'),
+
+  /** Colleagues looking at or answering this conversation right now; empty without a team server. */
+  getPresence: (id: ConversationId) => call<Presence[]>('get_presence', { id }),
+
+  /** What this member does with a conversation; null when they left it. */
+  reportActivity: (id: ConversationId, activity: Activity | null) =>
+    call<null>('report_activity', { id, activity }),
 
   /** Rust hands the URL to the system browser. */
   openLink: (url: string) => call<null>('open_link', { url }),

@@ -7,27 +7,34 @@ import type { Problem, ProblemCode } from './bindings';
  */
 export type UiProblem = Omit<Problem, 'code'> & { code: ProblemCode | 'unexpected' };
 
-const PROBLEM_CODES: ReadonlySet<string> = new Set<ProblemCode>([
-  'auth_failed',
-  'unreachable',
-  'timeout',
-  'tls_failed',
-  'start_tls_unavailable',
-  'protocol_error',
-  'server_unsupported',
-  'server_refused',
-  'connection_lost',
-  'invalid_settings',
-  'password_missing',
-  'credential_store_failed',
-  'message_unreadable',
-  'message_too_large',
-  'message_gone',
-  'cache_failed',
-  'file_failed',
-  'not_found',
-  'shutting_down',
-]);
+// A record rather than a list, so a code added in Rust is a type error here until it is added.
+const KNOWN_CODES: Record<ProblemCode, true> = {
+  auth_failed: true,
+  unreachable: true,
+  timeout: true,
+  tls_failed: true,
+  start_tls_unavailable: true,
+  protocol_error: true,
+  server_unsupported: true,
+  server_refused: true,
+  connection_lost: true,
+  invalid_settings: true,
+  password_missing: true,
+  credential_store_failed: true,
+  message_unreadable: true,
+  message_too_large: true,
+  message_gone: true,
+  cache_failed: true,
+  file_failed: true,
+  not_found: true,
+  shutting_down: true,
+  link_refused: true,
+  claim_conflict: true,
+  not_holder: true,
+  invalid_member: true,
+  team_state_unavailable: true,
+};
+const PROBLEM_CODES: ReadonlySet<string> = new Set(Object.keys(KNOWN_CODES));
 
 function isProblem(value: unknown): value is Problem {
   if (typeof value !== 'object' || value === null) return false;
@@ -38,11 +45,17 @@ function isProblem(value: unknown): value is Problem {
 /** Turns whatever a rejected promise carried into something the UI can show. */
 export function toProblem(error: unknown): UiProblem {
   if (isProblem(error)) {
-    return { code: error.code, message: error.message, detail: error.detail ?? null };
+    return {
+      code: error.code,
+      message: error.message,
+      detail: error.detail ?? null,
+      holder: error.holder ?? null,
+      held_since: error.held_since ?? null,
+    };
   }
   if (typeof error === 'object' && error !== null && (error as UiProblem).code === 'unexpected') {
     return error as UiProblem;
   }
   const text = error instanceof Error ? error.message : String(error);
-  return { code: 'unexpected', message: text, detail: text };
+  return { code: 'unexpected', message: text, detail: text, holder: null, held_since: null };
 }

@@ -1,9 +1,12 @@
 // The English catalog is the reference: its shape is the `Messages` type every other
 // language must fill completely, so a missing Dutch string is a type error.
-import type { ProblemCode } from '../bindings';
+import type { ProblemCode, View } from '../bindings';
 
 /** The server a problem is about, when the UI knows it (the setup form does). */
 export type ServerRef = { host: string; port: number } | null;
+
+/** A member id starts a sentence: “Bram holds …”. */
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const at = (s: ServerRef) => (s ? `${s.host}:${s.port}` : 'the server');
 
@@ -59,22 +62,68 @@ export const en = {
   },
   views: {
     label: 'Views',
-    inbox: 'Inbox',
+    unassigned: 'Unassigned',
+    mine: 'Mine',
+    team: 'Team',
+    waiting: 'Waiting',
+    done: 'Done',
+    all: 'All',
     sent: 'Sent',
-  },
+  } satisfies Record<View | 'label', string>,
   list: {
     label: 'Conversations',
     count: (n: string, total: number) => (total === 1 ? '1 conversation' : `${n} conversations`),
     loading: 'Loading conversations…',
     loadingRow: 'Loading…',
     emptyTitle: 'Nothing here',
-    emptyInbox: 'No conversations in the inbox. New mail shows up here as it arrives.',
-    emptySent: 'Nothing has been sent from the shared mailbox yet.',
+    empty: {
+      unassigned: 'Every conversation has someone. New mail shows up here as it arrives.',
+      mine: 'You hold no open conversations. Claim one from Unassigned with C.',
+      team: 'Nobody holds an open conversation right now.',
+      waiting: 'No conversations are waiting on a customer.',
+      done: 'No conversation has been marked done yet.',
+      all: 'No conversations in the inbox. New mail shows up here as it arrives.',
+      sent: 'Nothing has been sent from the shared mailbox yet.',
+    } satisfies Record<View, string>,
+    groupHeldBy: (member: string) => `Held by ${member}`,
     failed: 'The conversations could not be loaded.',
     noSubject: '(no subject)',
     messages: (n: number) => (n === 1 ? '1 message' : `${n} messages`),
     hasAttachments: 'Has attachments',
     awaitingReply: 'Awaiting reply',
+    unassigned: 'Unassigned',
+    heldBy: (member: string) => `Held by ${member}`,
+    heldByYou: 'Held by you',
+    hasNotes: 'Has internal notes',
+  },
+  team: {
+    status: { open: 'Open', waiting: 'Waiting', done: 'Done' },
+    statusLabel: 'Status',
+    holder: 'Holder',
+    nobody: 'Nobody holds this conversation',
+    you: 'You hold this conversation',
+    holds: (member: string) => `${cap(member)} holds this conversation`,
+    actions: 'Conversation actions',
+    claim: 'Claim',
+    release: 'Release',
+    handOver: 'Hand over…',
+    handOverTo: 'Hand over to',
+    noColleagues: 'No colleagues known yet',
+    waiting: 'Waiting',
+    done: 'Done',
+    reopen: 'Reopen',
+    viewing: (member: string) => `${member} is viewing`,
+    replying: (member: string) => `${member} is replying`,
+    presence: 'Colleagues on this conversation',
+    claimed: 'Claimed.',
+    released: 'Released.',
+    handedOver: (member: string) => `Handed over to ${member}.`,
+    markedWaiting: 'Marked as waiting on the customer.',
+    markedDone: 'Marked as done.',
+    reopened: 'Reopened.',
+    claimedBy: (member: string, ago: string) => `Claimed by ${member} ${ago} ago`,
+    dismiss: 'Dismiss',
+    notices: 'Notifications',
   },
   reading: {
     label: 'Conversation',
@@ -143,6 +192,13 @@ export const en = {
     retryNow: 'Retry now',
     progressLabel: 'Sync progress',
     shortcutsHint: 'Press ? for keyboard shortcuts',
+    teamLabel: 'Team server',
+    teamNotConfigured: 'No team server — claims work through the mailbox',
+    teamConnecting: 'Connecting to the team server…',
+    teamOnline: 'Team server online',
+    teamAuthoritative: 'Team state kept by the team server (mail server has no keywords)',
+    teamOffline: 'Team server offline — claims still work, live presence paused',
+    teamRequired: 'Team server offline — this mail server has no keywords, so claims wait until it is back',
   },
   settings: {
     button: 'Settings',
@@ -156,6 +212,12 @@ export const en = {
     groupList: 'Conversation list',
     groupViews: 'Views',
     groupGeneral: 'General',
+    groupConversation: 'Conversation',
+    claim: 'Claim, or release when you hold it',
+    handOver: 'Hand over to a colleague',
+    waiting: 'Mark as waiting on the customer',
+    done: 'Mark as done',
+    reopen: 'Reopen',
     next: 'Next conversation',
     previous: 'Previous conversation',
     first: 'First conversation',
@@ -196,6 +258,11 @@ export const en = {
     not_found: (_s: ServerRef) => 'This item no longer exists.',
     shutting_down: (_s: ServerRef) => 'Baton is shutting down.',
     link_refused: (_s: ServerRef) => 'Only web and e-mail links can be opened.',
+    claim_conflict: (_s: ServerRef) => 'A colleague claimed this conversation first.',
+    not_holder: (_s: ServerRef) => 'Only the colleague who holds this conversation can do that.',
+    invalid_member: (_s: ServerRef) => 'That is not a member of this team.',
+    team_state_unavailable: (_s: ServerRef) =>
+      'The team server keeps claims for this mailbox and it is offline, so claims and status wait until it is back.',
     unexpected: (_s: ServerRef) => 'Something unexpected went wrong.',
   } satisfies Record<ProblemCode | 'unexpected', (s: ServerRef) => string>,
   /** Short reasons for the status bar, after “Offline — ”. */
@@ -220,10 +287,19 @@ export const en = {
     not_found: 'something was not found',
     shutting_down: 'shutting down',
     link_refused: 'a link was not opened',
+    claim_conflict: 'a colleague claimed first',
+    not_holder: 'only the holder can do that',
+    invalid_member: 'not a team member',
+    team_state_unavailable: 'the team server is offline',
     unexpected: 'something went wrong',
   } satisfies Record<ProblemCode | 'unexpected', string>,
   dates: {
     yesterday: 'Yesterday',
+    /** Short elapsed times: “3 s”, “5 min”, “2 h”, “4 d”. */
+    seconds: (n: string) => `${n} s`,
+    minutes: (n: string) => `${n} min`,
+    hours: (n: string) => `${n} h`,
+    days: (n: string) => `${n} d`,
   },
   sizes: {
     bytes: (n: string) => `${n} bytes`,

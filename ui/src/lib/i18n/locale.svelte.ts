@@ -87,6 +87,16 @@ export class Locale {
     return this.#full.format(new Date(ms));
   }
 
+  /** How long ago `ms` was, short: “3 s”, “5 min”, “2 h”, “4 d”; never negative. */
+  elapsed(ms: number, now = Date.now()): string {
+    const d = this.m.dates;
+    const secs = Math.max(0, Math.floor((now - ms) / 1000));
+    if (secs < 60) return d.seconds(this.number(secs));
+    if (secs < 3600) return d.minutes(this.number(Math.floor(secs / 60)));
+    if (secs < 86400) return d.hours(this.number(Math.floor(secs / 3600)));
+    return d.days(this.number(Math.floor(secs / 86400)));
+  }
+
   /** 1000-based units, the way file managers on all three systems show sizes today. */
   size(bytes: number): string {
     const s = this.m.sizes;

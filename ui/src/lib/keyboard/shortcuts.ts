@@ -9,12 +9,17 @@ export type Action =
   | { kind: 'open' }
   | { kind: 'back' }
   | { kind: 'view'; view: View }
-  | { kind: 'help' };
+  | { kind: 'help' }
+  | { kind: 'claim' }
+  | { kind: 'handOver' }
+  | { kind: 'waiting' }
+  | { kind: 'done' }
+  | { kind: 'reopen' };
 
 /** One way to trigger an action: a sequence of keys pressed one after the other. */
 export type KeySequence = readonly string[];
 
-export type ShortcutGroup = 'list' | 'views' | 'general';
+export type ShortcutGroup = 'list' | 'conversation' | 'views' | 'general';
 
 export interface Shortcut {
   action: Action;
@@ -29,8 +34,14 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { action: { kind: 'previous' }, group: 'list', keys: [['k'], ['ArrowUp']] },
   { action: { kind: 'first' }, group: 'list', keys: [['Home']] },
   { action: { kind: 'last' }, group: 'list', keys: [['End']] },
-  { action: { kind: 'open' }, group: 'list', keys: [['Enter'], ['o']] },
+  // `o` reopens a conversation (below); Enter is the one key that opens.
+  { action: { kind: 'open' }, group: 'list', keys: [['Enter']] },
   { action: { kind: 'back' }, group: 'list', keys: [['Escape'], ['u']] },
+  { action: { kind: 'claim' }, group: 'conversation', keys: [['c']] },
+  { action: { kind: 'handOver' }, group: 'conversation', keys: [['h']] },
+  { action: { kind: 'waiting' }, group: 'conversation', keys: [['w']] },
+  { action: { kind: 'done' }, group: 'conversation', keys: [['d']] },
+  { action: { kind: 'reopen' }, group: 'conversation', keys: [['o']] },
   ...VIEWS.map(
     (view): Shortcut => ({
       action: { kind: 'view', view: view.id },

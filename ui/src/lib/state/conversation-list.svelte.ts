@@ -1,6 +1,7 @@
 import type { ConversationId, ConversationSummary, View } from '../bindings';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
+import { START_VIEW } from '../views';
 
 /** Rows fetched per `list_conversations` call. */
 export const PAGE_SIZE = 100;
@@ -17,7 +18,7 @@ const FETCH_DELAY_MS = 40;
  * `rowAt(i)` and gets `undefined` for a row that is still on its way.
  */
 export class ConversationList {
-  view = $state<View>('inbox');
+  view = $state<View>(START_VIEW);
   /** All rows of the view; null until the first page arrived. */
   total = $state<number | null>(null);
   problem = $state<UiProblem | null>(null);
@@ -49,6 +50,34 @@ export class ConversationList {
   }
 
   selectedRow = $derived.by(() => this.rowAt(this.selectedIndex));
+
+  /** The loaded row of conversation `id`, wherever it is in the view. */
+  find(id: ConversationId | null): ConversationSummary | undefined {
+    void this.#version;
+    if (id === null) return undefined;
+    for (const rows of this.#pages.values()) {
+      const row = rows.find((r) => r.id === id);
+      if (row) return row;
+    }
+    return undefined;
+  }
+
+  /**
+   * Shows a change the engine has accepted before the refetch confirms it, so the row
+   * does not show the old holder for a moment. The next fetch replaces it with the truth.
+   */
+  patch(id: ConversationId, change: Partial<ConversationSummary>) {
+    let changed = false;
+    for (const [page, rows] of this.#pages) {
+      const at = rows.findIndex((r) => r.id === id);
+      if (at < 0) continue;
+      const copy = rows.slice();
+      copy[at] = { ...rows[at], ...change };
+      this.#pages.set(page, copy);
+      changed = true;
+    }
+    if (changed) this.#version++;
+  }
 
   /** Switches to another view and starts over at its top. */
   show(view: View) {

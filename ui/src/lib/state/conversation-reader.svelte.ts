@@ -1,4 +1,4 @@
-import type { ConversationDetail, ConversationId } from '../bindings';
+import type { ConversationDetail, ConversationId, ConversationSummary } from '../bindings';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
 import { MessageView } from './message-view.svelte';
@@ -10,13 +10,21 @@ export class ConversationReader {
   messages = $state.raw<MessageView[]>([]);
   loading = $state(false);
   problem = $state<UiProblem | null>(null);
+  /**
+   * The list row this conversation was opened from, for its holder and status. The
+   * list's fresher copy wins while the row is in the current view; this one stays when
+   * the row leaves it (a claim takes a conversation out of Unassigned).
+   */
+  summary = $state.raw<ConversationSummary | null>(null);
 
   #request = 0;
 
   allExpanded = $derived(this.messages.length > 0 && this.messages.every((m) => m.expanded));
 
-  open(id: ConversationId) {
+  open(id: ConversationId, summary?: ConversationSummary) {
+    if (summary) this.summary = summary;
     if (id === this.id && (this.detail || this.loading)) return;
+    if (!summary) this.summary = null;
     this.id = id;
     this.detail = null;
     this.messages = [];
@@ -26,6 +34,7 @@ export class ConversationReader {
   close() {
     this.#request++;
     this.id = null;
+    this.summary = null;
     this.detail = null;
     this.messages = [];
     this.loading = false;

@@ -46,6 +46,7 @@ export class Session {
     this.setup = setup;
     if (setup.account) {
       this.phase = 'main';
+      this.workspace.team.accountMember = setup.account.member_id;
       this.workspace.start();
     } else {
       this.phase = 'setup';
@@ -63,6 +64,12 @@ export class Session {
       case 'conversations_changed':
         if (this.phase === 'main') this.workspace.conversationsChanged(event.ids);
         return;
+      case 'team':
+        this.workspace.team.setOverview(event.overview);
+        return;
+      case 'presence':
+        this.workspace.team.setPresence(event.presence);
+        return;
       case 'resync':
         if (this.phase === 'main') this.workspace.resync();
         return;
@@ -72,6 +79,7 @@ export class Session {
   dispose() {
     this.#unlisten?.();
     this.#unlisten = null;
+    this.workspace.leave();
     this.status.dispose();
   }
 }
