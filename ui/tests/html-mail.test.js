@@ -15,7 +15,7 @@ const READER = '[data-testid="reading-pane"]';
 const FRAME = `${READER} iframe`;
 
 async function openFirst(page) {
-  await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+  await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
   await page.keyboard.press('Enter');
   await page.waitForSelector(FRAME);
 }

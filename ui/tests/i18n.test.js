@@ -16,16 +16,16 @@ test('a Dutch system language gives Dutch labels, dates and numbers', async () =
   const app = await harness.open({ htmlIndex: null }, { locale: 'nl-NL' });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     assert.equal(await page.getAttribute('html', 'lang'), 'nl');
-    assert.equal(await page.textContent('#list-heading'), 'Postvak IN');
+    assert.equal(await page.textContent('#list-heading'), 'Niet toegewezen');
     assert.equal((await page.textContent('#list-heading + .count')).trim(), '100.000 gesprekken');
     assert.match(await page.textContent('nav'), /Verzonden/);
     assert.match(await page.textContent('nav'), /Instellingen/);
     assert.match(await page.textContent('footer'), /Online/);
     assert.match(await page.textContent('footer'), /Druk op \? voor sneltoetsen/);
     assert.match(await page.textContent('main'), /Geen gesprek geopend/);
-    assert.equal(await page.getAttribute(LIST, 'aria-label'), 'Gesprekken: Postvak IN');
+    assert.equal(await page.getAttribute(LIST, 'aria-label'), 'Gesprekken: Niet toegewezen');
     // 24-hour times, as Dutch readers expect.
     assert.match(await page.textContent(`${LIST} [data-index="0"] time`), /^\d{1,2}:\d{2}$/);
 
@@ -48,8 +48,8 @@ test('the settings menu switches the language and remembers the choice', async (
   const app = await harness.open({}, { locale: 'en-US' });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
-    assert.equal(await page.textContent('#list-heading'), 'Inbox');
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    assert.equal(await page.textContent('#list-heading'), 'Unassigned');
     await page.getByRole('button', { name: 'Settings' }).click();
     const menu = page.getByRole('menu');
     await menu.waitFor();
@@ -57,17 +57,17 @@ test('the settings menu switches the language and remembers the choice', async (
     await page.keyboard.press('j');
     assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'data-index'), '0');
     await menu.getByRole('menuitemradio', { name: 'Nederlands' }).click();
-    await page.waitForFunction(() => document.querySelector('#list-heading')?.textContent === 'Postvak IN');
+    await page.waitForFunction(() => document.querySelector('#list-heading')?.textContent === 'Niet toegewezen');
     assert.equal(await page.evaluate(() => localStorage.getItem('baton.language')), 'nl');
 
     await page.reload();
     await page.waitForFunction(() => window.__harnessReady === true);
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
-    assert.equal(await page.textContent('#list-heading'), 'Postvak IN');
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    assert.equal(await page.textContent('#list-heading'), 'Niet toegewezen');
 
     await page.getByRole('button', { name: 'Instellingen' }).click();
     await page.getByRole('menuitemradio', { name: 'Zelfde als systeem' }).click();
-    await page.waitForFunction(() => document.querySelector('#list-heading')?.textContent === 'Inbox');
+    await page.waitForFunction(() => document.querySelector('#list-heading')?.textContent === 'Unassigned');
     assert.equal(await page.evaluate(() => localStorage.getItem('baton.language')), 'system');
   } finally {
     await app.close();

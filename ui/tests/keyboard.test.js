@@ -22,7 +22,7 @@ test('j/k and arrows move the selection, Enter opens, bodies load lazily, Escape
   const app = await harness.open({ htmlIndex: null });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'listbox');
     assert.equal(await selectedIndex(page), 0);
 
@@ -70,7 +70,7 @@ test('j/k and arrows move the selection, Enter opens, bodies load lazily, Escape
     await page.click(`${READER} h2`);
     await page.keyboard.press('Escape');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'listbox');
-    await page.keyboard.press('o');
+    await page.keyboard.press('Enter');
     await page.keyboard.press('u');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'listbox');
 
@@ -94,17 +94,17 @@ test('? opens the shortcut overlay listing every shortcut; Escape closes it', as
   const app = await harness.open();
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     await page.keyboard.press('?');
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
     assert.equal(await dialog.locator('h2').textContent().then((t) => t.trim()), 'Keyboard shortcuts');
     const text = await dialog.textContent();
-    for (const phrase of ['Next conversation', 'Previous conversation', 'Open the selected conversation', 'Back to the list', 'Go to Inbox', 'Go to Sent', 'Show this list']) {
+    for (const phrase of ['Next conversation', 'Previous conversation', 'Open the selected conversation', 'Back to the list', 'Go to Unassigned', 'Go to Mine', 'Go to Team', 'Go to Waiting', 'Go to Done', 'Go to All', 'Go to Sent', 'Claim, or release when you hold it', 'Hand over to a colleague', 'Mark as waiting on the customer', 'Mark as done', 'Reopen', 'Show this list']) {
       assert.ok(text.includes(phrase), `overlay lists “${phrase}”`);
     }
     const keys = await dialog.locator('kbd').allTextContents();
-    for (const key of ['j', 'k', '↓', '↑', 'Enter', 'o', 'Esc', 'u', 'g', 'i', 's', '1', '2', '?']) {
+    for (const key of ['j', 'k', '↓', '↑', 'Enter', 'Esc', 'u', 'g', 'm', 't', 'w', 'd', 'a', 's', '1', '7', 'c', 'h', 'o', '?']) {
       assert.ok(keys.includes(key), `overlay shows key ${key}`);
     }
     // Keys do nothing behind the overlay.

@@ -27,7 +27,7 @@ test('a view of 100,000 conversations renders a small window of rows, paged on s
   const app = await harness.open();
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [role="option"][data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [role="option"][data-conversation-id="unassigned-0"]`);
     assert.match(await page.textContent('#list-heading + .count'), /100,000 conversations/);
 
     const first = await renderedRows(page);
@@ -42,12 +42,12 @@ test('a view of 100,000 conversations renders a small window of rows, paged on s
     const rowHeight = await page.$eval(`${LIST} [data-index="0"]`, (el) => el.getBoundingClientRect().height);
     const middle = 50_000;
     await page.$eval(LIST, (el, top) => (el.scrollTop = top), middle * rowHeight);
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-${middle}"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-${middle}"]`);
     const rows = await renderedRows(page);
     assert.ok(rows.length < 40, `rendered ${rows.length} rows in the middle`);
     assert.ok(rows.every((r) => Math.abs(r.index - middle) < 40), 'only rows near the middle are in the DOM');
     for (const row of rows.filter((r) => r.id)) {
-      assert.equal(row.id, `inbox-${row.index}`);
+      assert.equal(row.id, `unassigned-${row.index}`);
       assert.ok(row.text.includes(subjectFor(row.index)), `row ${row.index} shows its own subject`);
     }
     // The visible row at the top of the viewport is the one at scrollTop / rowHeight.
@@ -73,7 +73,7 @@ test('scrolling through the list stays within a bounded DOM', async () => {
   const app = await harness.open();
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     await page.hover(LIST);
     for (let i = 0; i < 30; i++) await page.mouse.wheel(0, 900);
     await page.waitForFunction(
@@ -89,29 +89,29 @@ test('scrolling through the list stays within a bounded DOM', async () => {
   }
 });
 
-test('an empty view shows its empty state; views switch with 2, g i and 1', async () => {
+test('an empty view shows its empty state; views switch with 7, g u and 1', async () => {
   const app = await harness.open();
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
-    await page.keyboard.press('2');
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    await page.keyboard.press('7');
     await page.waitForSelector('text=Nothing has been sent from the shared mailbox yet.');
     assert.equal(await page.textContent('#list-heading'), 'Sent');
     assert.equal(await page.getAttribute('nav button[aria-current="page"]', 'aria-current'), 'page');
     assert.match(await page.textContent('nav button[aria-current="page"]'), /Sent/);
 
     await page.keyboard.press('g');
-    await page.keyboard.press('i');
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
-    assert.equal(await page.textContent('#list-heading'), 'Inbox');
+    await page.keyboard.press('u');
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    assert.equal(await page.textContent('#list-heading'), 'Unassigned');
 
     await page.keyboard.press('g');
     await page.keyboard.press('s');
     await page.waitForSelector('text=Nothing has been sent from the shared mailbox yet.');
     await page.keyboard.press('1');
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     const views = (await ipcCalls(page, 'list_conversations')).map((c) => c.args.view);
-    assert.deepEqual([...new Set(views)].sort(), ['inbox', 'sent']);
+    assert.deepEqual([...new Set(views)].sort(), ['sent', 'unassigned']);
   } finally {
     await app.close();
   }
@@ -121,7 +121,7 @@ test('End jumps to the last of 100,000 rows and Enter opens it as soon as its pa
   const app = await harness.open({ htmlIndex: null, latency: { list_conversations: 200 } });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await page.waitForFunction(
@@ -132,7 +132,7 @@ test('End jumps to the last of 100,000 rows and Enter opens it as soon as its pa
     assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'aria-posinset'), '100000');
     await page.keyboard.press('Escape');
     await page.keyboard.press('Home');
-    await page.waitForSelector(`${LIST} [aria-selected="true"][data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [aria-selected="true"][data-conversation-id="unassigned-0"]`);
   } finally {
     await app.close();
   }

@@ -15,7 +15,7 @@ const READER = '[data-testid="reading-pane"]';
 const NEWEST = `${READER} article.message:last-of-type`;
 
 async function open(page, index) {
-  await page.waitForSelector(`${LIST} [data-conversation-id="inbox-${index}"]`);
+  await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-${index}"]`);
   await page.click(`${LIST} [data-index="${index}"]`);
   await page.waitForSelector(`${NEWEST} .message-body:not([aria-busy="true"])`);
 }
@@ -113,7 +113,7 @@ test('a message body that fails shows the problem in plain words, with details a
   const app = await harness.open({ htmlIndex: null, failBodyUid: 2 * 10 + 2 });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-2"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-2"]`);
     await page.click(`${LIST} [data-index="2"]`);
     const notice = page.locator(`${NEWEST} [role="alert"]`);
     await notice.waitFor();

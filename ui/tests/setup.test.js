@@ -129,7 +129,7 @@ test('a successful setup goes straight to the mailbox', async () => {
     await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
     await fill(page);
     await page.getByRole('button', { name: 'Connect' }).click();
-    await page.waitForSelector('[data-testid="conversation-list"] [data-conversation-id="inbox-0"]');
+    await page.waitForSelector('[data-testid="conversation-list"] [data-conversation-id="unassigned-0"]');
     assert.equal((await ipcCalls(page, 'get_setup')).length, 2);
   } finally {
     await app.close();

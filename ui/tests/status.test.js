@@ -17,7 +17,7 @@ test('the status bar shows connectivity in plain words, with a live retry countd
   const app = await harness.open({ connectivity: { state: 'connecting' } });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     assert.equal(await page.textContent(STATUS), 'Connecting…');
 
     await emitEngineEvent(page, { type: 'connectivity', connectivity: { state: 'online', syncing: false } });
@@ -78,7 +78,7 @@ test('sync_progress shows a progress bar with "x of y" while syncing', async () 
   const app = await harness.open({ connectivity: { state: 'online', syncing: true } });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     assert.equal(await page.textContent(STATUS), 'Syncing…');
     await emitEngineEvent(page, { type: 'sync_progress', progress: { folder: 'INBOX', done: 1200, total: 5000 } });
     const progress = page.locator('[data-testid="sync-progress"]');
@@ -103,7 +103,7 @@ test('conversations_changed refreshes the list and the open conversation; resync
   const app = await harness.open({ htmlIndex: null });
   const { page } = app;
   try {
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     await page.keyboard.press('Enter');
     await page.waitForSelector('article.message:last-of-type .plain');
     const before = {
@@ -112,20 +112,20 @@ test('conversations_changed refreshes the list and the open conversation; resync
     };
 
     // A conversation that is not open: the list refreshes, the reading pane does not.
-    await emitEngineEvent(page, { type: 'conversations_changed', ids: ['inbox-7'] });
+    await emitEngineEvent(page, { type: 'conversations_changed', ids: ['unassigned-7'] });
     await page.waitForFunction((n) => window.__ipcCalls.filter((c) => c.cmd === 'list_conversations').length > n, before.list);
     assert.equal((await ipcCalls(page, 'get_conversation')).length, before.detail);
 
     // The open one: its messages are fetched again, without losing what is shown.
-    await emitEngineEvent(page, { type: 'conversations_changed', ids: ['inbox-0'] });
+    await emitEngineEvent(page, { type: 'conversations_changed', ids: ['unassigned-0'] });
     await page.waitForFunction((n) => window.__ipcCalls.filter((c) => c.cmd === 'get_conversation').length > n, before.detail);
     await page.waitForSelector('article.message:last-of-type .plain');
-    assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'data-conversation-id'), 'inbox-0');
+    assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'data-conversation-id'), 'unassigned-0');
 
     const bodies = (await ipcCalls(page, 'get_message_body')).length;
     await emitEngineEvent(page, { type: 'resync' });
     await page.waitForFunction((n) => window.__ipcCalls.filter((c) => c.cmd === 'get_message_body').length > n, bodies);
-    await page.waitForSelector(`${LIST} [data-conversation-id="inbox-0"]`);
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
     await page.waitForSelector('article.message:last-of-type .plain');
     assert.deepEqual(app.errors, []);
   } finally {

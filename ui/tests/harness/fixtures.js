@@ -48,8 +48,10 @@ export function conversationId(view, index) {
   return `${view}-${index}`;
 }
 
+export const VIEW_IDS = ['unassigned', 'mine', 'team', 'waiting', 'done', 'all', 'sent'];
+
 export function parseConversationId(id) {
-  const match = /^(inbox|sent)-(\d+)$/.exec(id);
+  const match = /^(unassigned|mine|team|waiting|done|all|sent)-(\d+)$/.exec(id);
   return match ? { view: match[1], index: Number(match[2]) } : null;
 }
 
@@ -66,6 +68,38 @@ export function messageCountFor(index) {
   return 1 + (index % 4);
 }
 
+export const ME = 'anna';
+export const MEMBERS = ['anna', 'bram', 'chris', 'dana'];
+/** The Team view is sorted by holder: rows 0–3 are bram's, 4–7 chris's, the rest dana's. */
+export function teamOwnerFor(index) {
+  return index < 4 ? 'bram' : index < 8 ? 'chris' : 'dana';
+}
+
+/** Holder and status as each view's rules give them. */
+export function teamStateFor(view, index) {
+  switch (view) {
+    case 'mine':
+      return { owner: ME, status: 'open' };
+    case 'team':
+      return { owner: teamOwnerFor(index), status: index % 5 === 2 ? 'waiting' : 'open' };
+    case 'waiting':
+      return { owner: [ME, 'bram', null][index % 3], status: 'waiting' };
+    case 'done':
+      return { owner: index % 2 === 0 ? ME : 'chris', status: 'done' };
+    case 'all':
+      return [
+        { owner: null, status: 'open' },
+        { owner: 'bram', status: 'open' },
+        { owner: ME, status: 'waiting' },
+        { owner: null, status: 'open' },
+        { owner: 'chris', status: 'done' },
+        { owner: 'dana', status: 'open' },
+      ][index % 6];
+    default:
+      return { owner: null, status: 'open' };
+  }
+}
+
 /** The list row for `index`; `now` anchors the dates so the newest row is from a few minutes ago. */
 export function summaryFor(view, index, now) {
   return {
@@ -77,6 +111,8 @@ export function summaryFor(view, index, now) {
     preview: PREVIEWS[index % PREVIEWS.length],
     has_attachments: index % 3 === 0,
     awaiting_reply: index % 2 === 0,
+    ...teamStateFor(view, index),
+    has_notes: index % 7 === 3,
   };
 }
 

@@ -8,7 +8,17 @@ import * as fx from './fixtures.js';
 
 const scenario = {
   configured: true,
-  totals: { inbox: 100000, sent: 0 },
+  totals: { unassigned: 100000, mine: 3, team: 12, waiting: 4, done: 6, all: 100025, sent: 0 },
+  team: {
+    me: fx.ME,
+    members: fx.MEMBERS,
+    server: { state: 'online', authoritative: false },
+    state_home: 'keywords',
+  },
+  /** Presence per conversation id, as get_presence answers it. */
+  presence: {},
+  /** A Problem that act_on_conversation rejects with (a lost claim race, say). */
+  actError: null,
   connectivity: { state: 'online', syncing: false },
   /** Conversation index whose newest message carries the hostile HTML. */
   hostileIndex: null,
@@ -27,7 +37,28 @@ window.__scenario = scenario;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function problem(code, message, detail = null) {
-  return { code, message, detail };
+  return { code, message, detail, holder: null, held_since: null };
+}
+
+/** What accepted actions changed, laid over the fixture rows like the engine's state. */
+const changed = new Map();
+
+function withChanges(row) {
+  return changed.has(row.id) ? { ...row, ...changed.get(row.id) } : row;
+}
+
+function applyAction(id, action) {
+  const now = changed.get(id) ?? {};
+  switch (action.kind) {
+    case 'claim':
+      return changed.set(id, { ...now, owner: scenario.team.me });
+    case 'release':
+      return changed.set(id, { ...now, owner: null });
+    case 'hand_over':
+      return changed.set(id, { ...now, owner: action.to });
+    case 'set_status':
+      return changed.set(id, { ...now, status: action.status });
+  }
 }
 
 function body(key, allowRemoteImages) {
@@ -65,8 +96,27 @@ async function handle(cmd, args) {
       return scenario.connectivity;
     case 'list_conversations': {
       const total = scenario.totals[args.view] ?? 0;
-      return fx.page(args.view, total, args.offset, args.limit, now);
+      const result = fx.page(args.view, total, args.offset, args.limit, now);
+      return { ...result, rows: result.rows.map(withChanges) };
     }
+    case 'act_on_conversation':
+      if (scenario.actError) {
+        // A lost race means the winner's claim is what the mailbox now says.
+        if (scenario.actError.code === 'claim_conflict' && scenario.actError.holder) {
+          changed.set(args.id, { ...(changed.get(args.id) ?? {}), owner: scenario.actError.holder });
+        }
+        throw scenario.actError;
+      }
+      applyAction(args.id, args.action);
+      // The engine announces every accepted change, as the real one does.
+      setTimeout(() => emit('engine-event', { type: 'conversations_changed', ids: [args.id] }), 10);
+      return null;
+    case 'get_team':
+      return scenario.team;
+    case 'get_presence':
+      return scenario.presence[args.id] ?? [];
+    case 'report_activity':
+      return null;
     case 'get_conversation': {
       const parsed = fx.parseConversationId(args.id);
       if (!parsed) throw problem('not_found', `no conversation ${args.id}`);
