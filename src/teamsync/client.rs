@@ -54,6 +54,9 @@ pub struct ClientOptions {
     pub reconnect_max: Duration,
     /// How long an answer to a change may take.
     pub request_timeout: Duration,
+    /// Where the desktop left off last time (store epoch, last seq), so a restarted app
+    /// gets only what it missed; see [`TeamClient::cursor`].
+    pub resume: Option<(String, u64)>,
 }
 
 impl ClientOptions {
@@ -68,6 +71,7 @@ impl ClientOptions {
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
+            resume: None,
         }
     }
 }
@@ -189,7 +193,13 @@ impl TeamClient {
         let (events, first) = broadcast::channel(EVENT_CAPACITY);
         let (commands, queue) = mpsc::channel(256);
         let (state_tx, state) = watch::channel(ClientState::Connecting);
-        let cursor = Arc::new(Mutex::new(Cursor::default()));
+        let cursor = Arc::new(Mutex::new(match &options.resume {
+            Some((epoch, seq)) => Cursor {
+                epoch: Some(epoch.clone()),
+                seq: Some(*seq),
+            },
+            None => Cursor::default(),
+        }));
         let cancel = CancellationToken::new();
         let worker = Worker {
             options,
@@ -240,6 +250,12 @@ impl TeamClient {
                 ClientState::Connecting => Err(TeamError::disconnected()),
             },
         }
+    }
+
+    /// The store epoch and last seq seen, to keep for [`ClientOptions::resume`].
+    pub fn cursor(&self) -> Option<(String, u64)> {
+        let cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        cursor.epoch.clone().zip(cursor.seq)
     }
 
     /// The last seq seen (the welcome's or an event's).

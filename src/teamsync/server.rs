@@ -504,6 +504,18 @@ where
     }
 }
 
+/// The `id` of a request, read without judging the rest of the frame.
+fn request_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<String>,
+    }
+    serde_json::from_str::<Id>(text)
+        .ok()
+        .and_then(|f| f.id)
+        .filter(|id| protocol::valid_request_id(id))
+}
+
 /// What to do after a frame.
 enum Next {
     Continue,
@@ -793,9 +805,14 @@ where
         match self.guard.check(Instant::now()) {
             Verdict::Allow => {}
             Verdict::Drop { tell } => {
+                // A dropped request still gets its answer, so the client is not left
+                // waiting; frames without an id hear it once per flood.
+                let id = text.as_deref().and_then(request_id);
                 if tell {
                     tracing::warn!(peer = %self.peer, member = %session.member, "rate limited");
-                    self.error(None, ErrorCode::RateLimited, "too many frames; slow down")
+                }
+                if tell || id.is_some() {
+                    self.error(id, ErrorCode::RateLimited, "too many frames; slow down")
                         .await;
                 }
                 return Next::Continue;
