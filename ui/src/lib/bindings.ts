@@ -179,4 +179,32 @@ members: Array<string>, server: TeamServerState, state_home: TeamStateHome, };
 
 export type PresenceOn = { id: ConversationId, present: Array<Presence>, };
 
+export type TeamServerSettings = { 
+/**
+ * `wss://host:port/`, or `ws://` on this computer only.
+ */
+url: string, 
+/**
+ * SHA-256 fingerprint of a self-signed server certificate, as the host shows it;
+ * `None` trusts the system's certificate authorities.
+ */
+fingerprint: string | null, 
+/**
+ * The shared mailbox's id on the server.
+ */
+mailbox: string, };
+
+export type HostSettings = { port: number, 
+/**
+ * Listen for colleagues on other computers (TLS with a self-signed certificate);
+ * otherwise only this computer can connect.
+ */
+open_to_network: boolean, };
+
+export type TeamInvite = { settings: TeamServerSettings, member: string, 
+/**
+ * One-time code; it stops working once used.
+ */
+code: string, };
+
 export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "resync" };
