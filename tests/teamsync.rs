@@ -857,3 +857,155 @@ async fn every_acknowledged_change_survives_kill_9() {
     );
     assert!(verified > 0, "no change was acknowledged at all");
 }
+
+/// An authority with a view of its own, as the IMAP one will have: the server takes its
+/// snapshot at start and its outside changes as they come, and logs and broadcasts them.
+struct OutsideAuthority {
+    start: Vec<baton::teamsync::ConversationRecord>,
+    changes: Mutex<Option<tokio::sync::mpsc::Receiver<baton::teamsync::ConversationRecord>>>,
+}
+
+impl baton::teamsync::Authority for OutsideAuthority {
+    fn mode(&self) -> baton::teamsync::Mode {
+        baton::teamsync::Mode::Imap
+    }
+
+    fn apply<'a>(
+        &'a self,
+        request: baton::teamsync::ChangeRequest<'a>,
+    ) -> futures::future::BoxFuture<'a, Result<baton::teamsync::Decision, baton::teamsync::Rejection>>
+    {
+        Box::pin(async move { baton::teamsync::authority::judge(&request) })
+    }
+
+    fn snapshot(
+        &self,
+    ) -> futures::future::BoxFuture<
+        '_,
+        baton::problem::Result<Option<Vec<baton::teamsync::ConversationRecord>>>,
+    > {
+        let start = self.start.clone();
+        Box::pin(async move { Ok(Some(start)) })
+    }
+
+    fn outside_changes(
+        &self,
+    ) -> Option<tokio::sync::mpsc::Receiver<baton::teamsync::ConversationRecord>> {
+        self.changes.lock().expect("lock").take()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_an_authority_notices_outside_are_logged_and_broadcast() {
+    let record = |conversation: &str, owner: &str, version| baton::teamsync::ConversationRecord {
+        conversation: conversation.into(),
+        owner: Some(owner.into()),
+        status: Status::Open,
+        version,
+        by: owner.into(),
+        at_ms: 1,
+    };
+    let (push, changes) = tokio::sync::mpsc::channel(8);
+    let authority = Arc::new(OutsideAuthority {
+        start: vec![record("from-imap", "outlook-user", 7)],
+        changes: Mutex::new(Some(changes)),
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ServerConfig::loopback(dir.path().join("store"), &[MAILBOX]);
+    let authorities = std::collections::BTreeMap::from([(
+        MAILBOX.to_owned(),
+        authority as Arc<dyn baton::teamsync::Authority>,
+    )]);
+    let server = TeamServer::start_with(config, authorities)
+        .await
+        .expect("start");
+    let invite = server
+        .add_member(MAILBOX, "anna")
+        .await
+        .expect("add")
+        .invite
+        .expect("invite");
+    let secret = TeamClient::redeem(&server.url(), &Trust::System, MAILBOX, "anna", &invite)
+        .await
+        .expect("redeem");
+    let (anna, mut events) = TeamClient::start(fast(ClientOptions::new(
+        &server.url(),
+        Trust::System,
+        MAILBOX,
+        "anna",
+        &secret,
+    )));
+    match next(&mut events, |e| matches!(e, TeamEvent::Connected { .. })).await {
+        TeamEvent::Connected { mode, seq, .. } => {
+            assert_eq!(mode, baton::teamsync::Mode::Imap);
+            assert_eq!(seq, 1, "the start snapshot was logged once");
+        }
+        other => panic!("{other:?}"),
+    }
+    match next(&mut events, |e| matches!(e, TeamEvent::Snapshot(_))).await {
+        TeamEvent::Snapshot(records) => {
+            assert_eq!(records, vec![record("from-imap", "outlook-user", 7)])
+        }
+        other => panic!("{other:?}"),
+    }
+    push.send(record("phone", "bram", 3)).await.expect("push");
+    match next(&mut events, |e| changed_to(e, "phone")).await {
+        TeamEvent::Change(event) => {
+            assert_eq!(event.seq, 2);
+            assert_eq!(event.record, record("phone", "bram", 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Members' own changes are judged on what the outside change left.
+    let refused = anna
+        .change("phone", &Action::Claim, None)
+        .await
+        .expect_err("held by bram");
+    assert_eq!(refused.holder.as_deref(), Some("bram"));
+    anna.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_above_the_limit_are_refused_until_one_closes() {
+    let team = team_with(&["anna", "bram"], &[], |config| {
+        config.limits.max_connections = 3;
+    })
+    .await;
+    let (bram, mut events) = team.client("bram").await;
+    let first = team.raw().await;
+    let _second = team.raw().await;
+    let address = team.url();
+    let over = async {
+        let tcp = tokio::net::TcpStream::connect(
+            address.trim_start_matches("ws://").trim_end_matches('/'),
+        )
+        .await
+        .expect("tcp");
+        tokio_tungstenite::client_async(address.as_str(), tcp).await
+    };
+    assert!(over.await.is_err(), "a fourth connection is refused");
+    still_served(&bram, &mut events, "at-the-limit").await;
+    drop(first);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let tcp = tokio::net::TcpStream::connect(
+            address.trim_start_matches("ws://").trim_end_matches('/'),
+        )
+        .await
+        .expect("tcp");
+        if tokio_tungstenite::client_async(address.as_str(), tcp)
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "room again once a connection closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bram.shutdown().await;
+    team.server.shutdown().await;
+}
