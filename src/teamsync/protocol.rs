@@ -54,7 +54,12 @@
 //!   made the last change and when (milliseconds since the epoch). `version` grows by one
 //!   per change of that conversation.
 //! - Presence `activity` is `viewing`, `replying` or `none` (gone); it is per member and
-//!   conversation, the strongest over the member's connections.
+//!   conversation, the strongest over the member's connections. A presence frame is not
+//!   answered with `ok` (only errors carry its `id`); its broadcast reaches the sender too.
+//! - `redeem` is answered with `redeemed` (or `bad_invite`) and the connection is closed;
+//!   the client then says hello with the secret.
+//! - Frames over the limit in rate are dropped; a dropped request with an `id` is answered
+//!   `rate_limited`, so no client waits for an answer that will not come.
 //! - Error codes are stable (see [`ErrorCode`]); `message` is plain English for logs.
 
 use serde::{Deserialize, Serialize};
