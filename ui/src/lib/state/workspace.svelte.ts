@@ -174,8 +174,12 @@ export class Workspace {
         else this.handOverRequested = id;
         return;
       }
-      default:
-        await this.act(id, { kind: 'set_status', status: KEY_STATUS[key] });
+      default: {
+        const status = KEY_STATUS[key];
+        // `o` on an open conversation is a slip of the finger, not a change to announce.
+        if (this.summaryOf(id)?.status === status) return;
+        await this.act(id, { kind: 'set_status', status });
+      }
     }
   }
 
