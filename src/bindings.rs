@@ -17,7 +17,10 @@ use crate::mime::{
 };
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
-use crate::team::{Activity, Presence, PresenceOn, TeamOverview, TeamServerState, TeamStateHome};
+use crate::team::{
+    Activity, HostSettings, Presence, PresenceOn, TeamInvite, TeamOverview, TeamServerSettings,
+    TeamServerState, TeamStateHome,
+};
 
 /// Where the UI keeps the generated file, relative to the workspace root.
 pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
@@ -57,6 +60,9 @@ pub fn typescript() -> String {
         Presence::decl,
         TeamOverview::decl,
         PresenceOn::decl,
+        TeamServerSettings::decl,
+        HostSettings::decl,
+        TeamInvite::decl,
         EngineEvent::decl,
     ]
     .iter()

@@ -29,7 +29,12 @@ use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
 use crate::sync::team::ActionRequest;
 use crate::sync::worker::SyncWorker;
-use crate::team::{Activity, Presence, TeamOverview, TeamServerState, TeamStateHome};
+use crate::team::{
+    Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings,
+    TeamServerState, TeamStateHome,
+};
+use crate::team_host::Hosted;
+use crate::team_link::{TeamContext, TeamLink};
 
 /// How long shutdown waits for the connection tasks before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -46,6 +51,8 @@ struct Inner {
     events: Events,
     connectivity: watch::Sender<Connectivity>,
     running: Mutex<Option<Running>>,
+    /// The team server hosted inside this app, when it hosts one.
+    hosted: tokio::sync::Mutex<Option<Hosted>>,
 }
 
 /// The parts that exist while an account is configured.
@@ -60,6 +67,8 @@ struct Running {
     tasks: Vec<JoinHandle<()>>,
     /// Becomes true once the cached messages are loaded and threaded.
     ready: watch::Receiver<bool>,
+    /// The link to the team server, when one is configured.
+    team: Option<Arc<TeamLink>>,
 }
 
 impl Engine {
@@ -74,10 +83,18 @@ impl Engine {
                 events: Events::new(),
                 connectivity,
                 running: Mutex::new(None),
+                hosted: tokio::sync::Mutex::new(None),
             }),
         };
         engine.forward_connectivity();
         if let Some(account) = engine.inner.profile.account()? {
+            if let Some(host) = engine.inner.profile.hosting()? {
+                // Members on this computer connect to it, so it starts first; a server
+                // that cannot start leaves claims working on the mailbox.
+                if let Err(problem) = engine.start_hosting(&account, &host).await {
+                    tracing::error!("hosting the team server: {problem} ({:?})", problem.detail);
+                }
+            }
             engine.start(account).await?;
         }
         Ok(engine)
@@ -174,6 +191,7 @@ impl Engine {
         let (bodies, requests) = mpsc::channel(64);
         let (actions, action_requests) = mpsc::channel(64);
         let member = connection.account.member_id.clone();
+        let team = self.team_link(&member, &ctx, &actions).await;
         let worker = SyncWorker {
             connection: connection.clone(),
             ctx: ctx.clone(),
@@ -244,15 +262,173 @@ impl Engine {
             cancel,
             tasks,
             ready,
+            team,
         });
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())
     }
 
+    /// The link to the configured team server, if there is one and a secret for it.
+    async fn team_link(
+        &self,
+        member: &str,
+        ctx: &SyncContext,
+        actions: &mpsc::Sender<ActionRequest>,
+    ) -> Option<Arc<TeamLink>> {
+        let settings = match self.inner.profile.team_server() {
+            Ok(settings) => settings?,
+            Err(problem) => {
+                tracing::error!("team server settings: {problem}");
+                return None;
+            }
+        };
+        let secrets = self.inner.secrets.clone();
+        let key = settings.credential_key();
+        let secret = blocking(
+            ProblemCode::CredentialStoreFailed,
+            "the team server secret could not be read",
+            move || secrets.get(&key),
+        )
+        .await
+        .and_then(|r| r)
+        .ok()
+        .flatten()?;
+        let team = TeamContext {
+            me: member.to_owned(),
+            keywords: ctx.keywords.clone(),
+            events: self.inner.events.clone(),
+        };
+        Some(Arc::new(TeamLink::start(
+            &settings,
+            &secret,
+            team,
+            actions.clone(),
+        )))
+    }
+
+    async fn start_hosting(&self, account: &AccountSettings, host: &HostSettings) -> Result<()> {
+        let mut hosted = self.inner.hosted.lock().await;
+        if let Some(old) = hosted.take() {
+            old.shutdown().await;
+        }
+        let started = Hosted::start(
+            &self.inner.profile,
+            self.inner.secrets.clone(),
+            account,
+            host,
+        )
+        .await?;
+        let settings = started.settings().clone();
+        // This member joins its own server once; later starts find the secret stored.
+        let invite = started.invite(&account.member_id).await?;
+        *hosted = Some(started);
+        drop(hosted);
+        if let Some(invite) = invite {
+            self.store_team_secret(&settings, &account.member_id, &invite.code)
+                .await?;
+        }
+        self.inner.profile.save_team_server(Some(&settings))?;
+        Ok(())
+    }
+
+    async fn store_team_secret(
+        &self,
+        settings: &TeamServerSettings,
+        member: &str,
+        code: &str,
+    ) -> Result<()> {
+        let secret = crate::team_host::redeem(settings, member, code).await?;
+        let secrets = self.inner.secrets.clone();
+        let key = settings.credential_key();
+        blocking(
+            ProblemCode::CredentialStoreFailed,
+            "the team server secret could not be saved",
+            move || secrets.set(&key, &secret),
+        )
+        .await?
+    }
+
+    /// Hosts the team server inside this app from now on (also after restarts), joins
+    /// it, and reconnects the team link.
+    pub async fn host_team_server(&self, host: HostSettings) -> Result<TeamServerSettings> {
+        let account = self
+            .inner
+            .profile
+            .account()?
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+        self.start_hosting(&account, &host).await?;
+        self.inner.profile.save_hosting(Some(&host))?;
+        self.restart().await?;
+        self.inner
+            .profile
+            .team_server()?
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the team server did not start"))
+    }
+
+    /// Stops hosting the team server here.
+    pub async fn stop_hosting(&self) -> Result<()> {
+        if let Some(hosted) = self.inner.hosted.lock().await.take() {
+            hosted.shutdown().await;
+        }
+        self.inner.profile.save_hosting(None)?;
+        self.inner.profile.save_team_server(None)?;
+        self.restart().await
+    }
+
+    /// A colleague's invitation to the hosted team server.
+    pub async fn invite_colleague(&self, member: &str) -> Result<TeamInvite> {
+        let hosted = self.inner.hosted.lock().await;
+        let hosted = hosted.as_ref().ok_or_else(|| {
+            Problem::new(
+                ProblemCode::NotFound,
+                "this computer does not host the team server",
+            )
+        })?;
+        hosted.invite(member).await?.ok_or_else(|| {
+            Problem::new(
+                ProblemCode::InvalidSettings,
+                format!("{member} has already joined the team server"),
+            )
+        })
+    }
+
+    /// Joins a team server with an invitation from its host, then connects to it.
+    pub async fn join_team_server(&self, invite: TeamInvite) -> Result<()> {
+        invite.settings.validate()?;
+        self.store_team_secret(&invite.settings, &invite.member, &invite.code)
+            .await?;
+        self.inner
+            .profile
+            .save_team_server(Some(&invite.settings))?;
+        self.restart().await
+    }
+
+    /// Stops using a team server: claims go straight to the mailbox.
+    pub async fn leave_team_server(&self) -> Result<()> {
+        self.inner.profile.save_team_server(None)?;
+        self.restart().await
+    }
+
+    async fn restart(&self) -> Result<()> {
+        self.stop().await;
+        match self.inner.profile.account()? {
+            Some(account) => self.start(account).await,
+            None => Ok(()),
+        }
+    }
+
+    fn team_link_ref(&self) -> Option<Arc<TeamLink>> {
+        self.running_ref().as_ref().and_then(|r| r.team.clone())
+    }
+
     /// Staged shutdown: cancel, wait a little for a clean logout, then abort.
     async fn stop(&self) {
         let running = self.running_ref().take();
-        let Some(running) = running else { return };
+        let Some(mut running) = running else { return };
+        // A link still borrowed by a request in flight closes when that request drops it.
+        if let Some(link) = running.team.take().and_then(Arc::into_inner) {
+            link.shutdown().await;
+        }
         running.cancel.cancel();
         for mut task in running.tasks {
             if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
@@ -273,6 +449,9 @@ impl Engine {
 
     pub async fn shutdown(&self) {
         self.stop().await;
+        if let Some(hosted) = self.inner.hosted.lock().await.take() {
+            hosted.shutdown().await;
+        }
     }
 
     pub fn list_conversations(&self, view: View, offset: u32, limit: u32) -> ConversationPage {
@@ -324,7 +503,42 @@ impl Engine {
     /// member. Fails with a `ClaimConflict` naming the colleague when one got there first.
     pub async fn act(&self, id: ConversationId, action: TeamAction) -> Result<()> {
         let member = self.member();
-        self.act_as(&member, id, action.into()).await
+        let action: Action = action.into();
+        if let Some(link) = self.team_link_ref()
+            && link.connected()
+        {
+            if link.change(id, &action).await?.is_some() {
+                // Show the result now, not when the mailbox's news arrives.
+                self.refresh_conversation(id).await;
+                return Ok(());
+            }
+            if link.authoritative() {
+                return Err(Problem::new(
+                    ProblemCode::TeamStateUnavailable,
+                    "the team server holds the team state and cannot be reached",
+                ));
+            }
+        }
+        // No team server, or it cannot be reached: the same contract, on the mailbox.
+        self.act_as(&member, id, action).await
+    }
+
+    /// Reads a conversation's flags afresh from the mailbox.
+    async fn refresh_conversation(&self, id: ConversationId) {
+        let sender = self.running_ref().as_ref().map(|r| r.actions.clone());
+        let Some(sender) = sender else { return };
+        let (reply, answer) = oneshot::channel();
+        let request = ActionRequest {
+            member: self.member(),
+            id,
+            action: None,
+            reply,
+        };
+        if sender.send(request).await.is_ok()
+            && let Ok(Err(problem)) = answer.await
+        {
+            tracing::debug!("refreshing {id:?}: {problem}");
+        }
     }
 
     fn member(&self) -> String {
@@ -351,7 +565,7 @@ impl Engine {
         let request = ActionRequest {
             member: member.to_owned(),
             id,
-            action,
+            action: Some(action),
             reply,
         };
         let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
@@ -361,22 +575,25 @@ impl Engine {
 
     /// The team at a glance: who is in it, the team server's link, where the state lives.
     pub fn team(&self) -> TeamOverview {
-        let me = self.member();
-        let state_home = match self
-            .running_ref()
-            .as_ref()
-            .map(|r| r.ctx.keywords.custom_supported())
-        {
-            Some(Some(true)) => TeamStateHome::Keywords,
-            Some(Some(false)) => TeamStateHome::TeamServer,
-            _ => TeamStateHome::Unknown,
+        let running = self.running_ref();
+        let Some(running) = running.as_ref() else {
+            return TeamOverview {
+                me: self.member(),
+                members: Vec::new(),
+                server: TeamServerState::NotConfigured,
+                state_home: TeamStateHome::Unknown,
+            };
         };
-        TeamOverview {
-            me,
-            members: self.team_members(),
-            server: TeamServerState::NotConfigured,
-            state_home,
+        let server = running
+            .team
+            .as_ref()
+            .map_or(TeamServerState::NotConfigured, |link| link.state());
+        TeamContext {
+            me: self.member(),
+            keywords: running.ctx.keywords.clone(),
+            events: self.inner.events.clone(),
         }
+        .overview(server)
     }
 
     /// The team state of conversations: all that are held or not open when `ids` is
@@ -401,13 +618,19 @@ impl Engine {
     }
 
     /// Who is viewing or replying on conversation `id` (empty without a team server).
-    pub fn presence(&self, _id: ConversationId) -> Vec<Presence> {
-        Vec::new()
+    pub fn presence(&self, id: ConversationId) -> Vec<Presence> {
+        self.team_link_ref()
+            .map(|link| link.presence(id, &self.member()))
+            .unwrap_or_default()
     }
 
     /// Tells colleagues what this member is doing on conversation `id` (`None`: nothing).
     /// Without a team server there is nobody to tell; presence is paused.
-    pub fn report_activity(&self, _id: ConversationId, _activity: Option<Activity>) {}
+    pub async fn report_activity(&self, id: ConversationId, activity: Option<Activity>) {
+        if let Some(link) = self.team_link_ref() {
+            link.report(id, activity).await;
+        }
+    }
 
     /// The colleagues who use Baton on this mailbox (their claim keyword is known to
     /// it), this member included.

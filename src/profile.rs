@@ -8,8 +8,11 @@ use ts_rs::TS;
 
 use crate::account::AccountSettings;
 use crate::problem::{Problem, ProblemCode, Result};
+use crate::team::{HostSettings, TeamServerSettings};
 
 const ACCOUNT_FILE: &str = "account.json";
+const TEAM_FILE: &str = "team-server.json";
+const HOST_FILE: &str = "host.json";
 
 /// What the window needs to know at start: which profile runs, and whether it still needs
 /// the first-run account form.
@@ -56,26 +59,59 @@ impl Profile {
     }
 
     pub fn account(&self) -> Result<Option<AccountSettings>> {
-        let path = self.dir.join(ACCOUNT_FILE);
+        self.read(ACCOUNT_FILE)
+    }
+
+    /// The team server this member connects to, if any.
+    pub fn team_server(&self) -> Result<Option<TeamServerSettings>> {
+        self.read(TEAM_FILE)
+    }
+
+    pub fn save_team_server(&self, settings: Option<&TeamServerSettings>) -> Result<()> {
+        if let Some(settings) = settings {
+            settings.validate()?;
+        }
+        self.write(TEAM_FILE, settings)
+    }
+
+    /// Whether this computer hosts the team server, and how.
+    pub fn hosting(&self) -> Result<Option<HostSettings>> {
+        self.read(HOST_FILE)
+    }
+
+    pub fn save_hosting(&self, settings: Option<&HostSettings>) -> Result<()> {
+        self.write(HOST_FILE, settings)
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<Option<T>> {
+        let path = self.dir.join(file);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Problem::new(
-                    ProblemCode::InvalidSettings,
-                    "the saved account settings are damaged",
-                )
-                .with_detail(format!("{}: {e}", path.display()))
+                Problem::new(ProblemCode::InvalidSettings, "saved settings are damaged")
+                    .with_detail(format!("{}: {e}", path.display()))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(file_problem(&path, e)),
         }
     }
 
-    /// Saves the settings (never a password) atomically: a crash leaves the old or the new
-    /// file, not half of one.
+    /// Saves the settings (never a password).
     pub fn save_account(&self, settings: &AccountSettings) -> Result<()> {
         settings.validate()?;
-        let path = self.dir.join(ACCOUNT_FILE);
-        let tmp = self.dir.join(format!("{ACCOUNT_FILE}.tmp"));
+        self.write(ACCOUNT_FILE, Some(settings))
+    }
+
+    /// Writes `file` atomically (a crash leaves the old or the new file, not half of
+    /// one); `None` removes it.
+    fn write<T: Serialize>(&self, file: &str, settings: Option<&T>) -> Result<()> {
+        let path = self.dir.join(file);
+        let Some(settings) = settings else {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(file_problem(&path, e)),
+                _ => Ok(()),
+            };
+        };
+        let tmp = self.dir.join(format!("{file}.tmp"));
         let json = serde_json::to_vec_pretty(settings).map_err(|e| {
             Problem::new(
                 ProblemCode::InvalidSettings,

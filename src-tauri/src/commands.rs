@@ -10,7 +10,7 @@ use baton::conversation::{
 use baton::mime::MessageBody;
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
-use baton::team::{Activity, Presence, TeamOverview};
+use baton::team::{Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
@@ -73,8 +73,41 @@ pub fn get_presence(engine: State<'_, Engine>, id: ConversationId) -> Vec<Presen
 }
 
 #[tauri::command]
-pub fn report_activity(engine: State<'_, Engine>, id: ConversationId, activity: Option<Activity>) {
-    engine.report_activity(id, activity);
+pub async fn report_activity(
+    engine: State<'_, Engine>,
+    id: ConversationId,
+    activity: Option<Activity>,
+) -> Result<()> {
+    engine.report_activity(id, activity).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn host_team_server(
+    engine: State<'_, Engine>,
+    host: HostSettings,
+) -> Result<TeamServerSettings> {
+    engine.host_team_server(host).await
+}
+
+#[tauri::command]
+pub async fn stop_hosting(engine: State<'_, Engine>) -> Result<()> {
+    engine.stop_hosting().await
+}
+
+#[tauri::command]
+pub async fn invite_colleague(engine: State<'_, Engine>, member: String) -> Result<TeamInvite> {
+    engine.invite_colleague(&member).await
+}
+
+#[tauri::command]
+pub async fn join_team_server(engine: State<'_, Engine>, invite: TeamInvite) -> Result<()> {
+    engine.join_team_server(invite).await
+}
+
+#[tauri::command]
+pub async fn leave_team_server(engine: State<'_, Engine>) -> Result<()> {
+    engine.leave_team_server().await
 }
 
 #[tauri::command]

@@ -64,6 +64,11 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::get_team,
             commands::get_presence,
             commands::report_activity,
+            commands::host_team_server,
+            commands::stop_hosting,
+            commands::invite_colleague,
+            commands::join_team_server,
+            commands::leave_team_server,
         ])
 }
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::Connection;
 use super::folder::SyncContext;
-use super::team::{ActionRequest, FolderSession, carry_out};
+use super::team::{ActionRequest, FolderSession, carry_out, refresh};
 use crate::contract::Action;
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
@@ -102,7 +102,10 @@ impl Fetcher {
                 _ = self.cancel.cancelled() => break,
                 request = self.actions.recv() => {
                     let Some(request) = request else { break };
-                    let result = self.act(&mut open, &request.member, request.id, &request.action).await;
+                    let result = match &request.action {
+                        Some(action) => self.act(&mut open, &request.member, request.id, action).await,
+                        None => self.refresh(&mut open, request.id).await,
+                    };
                     if result.as_ref().is_err_and(is_connection_problem) {
                         open = None;
                     }
@@ -166,6 +169,11 @@ impl Fetcher {
     ) -> Result<()> {
         let open = self.session(open).await?;
         carry_out(open, &self.ctx, member, id, action).await
+    }
+
+    async fn refresh(&self, open: &mut Option<Open>, id: ConversationId) -> Result<()> {
+        let open = self.session(open).await?;
+        refresh(open, &self.ctx, id).await
     }
 
     async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {

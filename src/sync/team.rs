@@ -21,7 +21,8 @@ pub struct ActionRequest {
     /// The member acting: this member, or on a team server the one who asked.
     pub member: String,
     pub id: ConversationId,
-    pub action: Action,
+    /// `None`: only read the conversation's flags afresh (a colleague changed it).
+    pub action: Option<Action>,
     pub reply: oneshot::Sender<Result<()>>,
 }
 
@@ -208,7 +209,7 @@ async fn verify(
 }
 
 /// Reads the flags of every message of the conversation from the server.
-async fn refresh(
+pub async fn refresh(
     link: &mut (dyn FolderSession + Send),
     ctx: &SyncContext,
     id: ConversationId,

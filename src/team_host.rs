@@ -1,0 +1,148 @@
+//! "Host the team server on this computer": the team server runs inside the app, with
+//! its own connection to the shared mailbox (as the IMAP authority) and its store in the
+//! profile. Small teams need no other machine.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::Engine;
+use crate::account::AccountSettings;
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::profile::Profile;
+use crate::secrets::SecretStore;
+use crate::team::{HostSettings, TeamInvite, TeamServerSettings};
+use crate::team_authority::ImapAuthority;
+use crate::teamsync::config::TlsConfig;
+use crate::teamsync::{Authority, RunningServer, ServerConfig, TeamClient, TeamServer, Trust};
+
+/// The mailbox's id on a hosted server: it serves exactly one.
+pub const HOSTED_MAILBOX: &str = "shared";
+/// The member id the server's own mailbox connection uses; it never holds anything.
+const SERVER_MEMBER: &str = "team-server";
+
+pub struct Hosted {
+    server: RunningServer,
+    engine: Engine,
+    settings: TeamServerSettings,
+}
+
+impl Hosted {
+    /// Starts the server for `account`'s mailbox, with its data under `profile`.
+    pub async fn start(
+        profile: &Profile,
+        secrets: Arc<dyn SecretStore>,
+        account: &AccountSettings,
+        host: &HostSettings,
+    ) -> Result<Hosted> {
+        let password = {
+            let secrets = secrets.clone();
+            let key = account.credential_key();
+            crate::problem::blocking(
+                ProblemCode::CredentialStoreFailed,
+                "the password could not be read",
+                move || secrets.get(&key),
+            )
+            .await??
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemCode::PasswordMissing,
+                    "no password is stored for the mailbox",
+                )
+            })?
+        };
+        let base = profile.dir().join("team-server");
+        let server_profile = Profile::open(&base, "host")?;
+        // Boxed: an engine that opens a hosted engine would contain its own future.
+        let engine: Engine = Box::pin(Engine::open(server_profile, secrets)).await?;
+        let server_account = AccountSettings {
+            member_id: SERVER_MEMBER.to_owned(),
+            ..account.clone()
+        };
+        engine.configure(server_account, password).await?;
+        let authority: Arc<dyn Authority> = ImapAuthority::new(engine.clone());
+        let (listen, tls) = if host.open_to_network {
+            (
+                SocketAddr::from(([0, 0, 0, 0], host.port)),
+                TlsConfig::SelfSigned,
+            )
+        } else {
+            (
+                SocketAddr::from(([127, 0, 0, 1], host.port)),
+                TlsConfig::None,
+            )
+        };
+        let mut config = ServerConfig::loopback(base.join("store"), &[HOSTED_MAILBOX]);
+        config.listen = listen;
+        config.tls = tls;
+        let started = TeamServer::start_with(
+            config,
+            BTreeMap::from([(HOSTED_MAILBOX.to_owned(), authority)]),
+        )
+        .await;
+        let server = match started {
+            Ok(server) => server,
+            Err(problem) => {
+                engine.shutdown().await;
+                return Err(problem);
+            }
+        };
+        let port = server.local_addr().port();
+        let settings = TeamServerSettings {
+            url: match server.fingerprint() {
+                Some(_) => format!("wss://127.0.0.1:{port}/"),
+                None => format!("ws://127.0.0.1:{port}/"),
+            },
+            fingerprint: server.fingerprint().map(str::to_owned),
+            mailbox: HOSTED_MAILBOX.to_owned(),
+        };
+        Ok(Hosted {
+            server,
+            engine,
+            settings,
+        })
+    }
+
+    /// How members on this computer reach the server.
+    pub fn settings(&self) -> &TeamServerSettings {
+        &self.settings
+    }
+
+    /// Adds `member` and returns what they need to join; `None` as code when they already
+    /// have a secret (they are only added to the mailbox).
+    pub async fn invite(&self, member: &str) -> Result<Option<TeamInvite>> {
+        let enrollment = self.server.add_member(HOSTED_MAILBOX, member).await?;
+        Ok(enrollment.invite.map(|code| TeamInvite {
+            settings: self.settings.clone(),
+            member: member.to_owned(),
+            code,
+        }))
+    }
+
+    /// Boxed: the hosted engine's own shutdown would otherwise make this future contain
+    /// itself (an engine that hosts has a `Hosted` to shut down).
+    pub fn shutdown(self) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            self.server.shutdown().await;
+            self.engine.shutdown().await;
+        })
+    }
+}
+
+/// Exchanges an invite code for the member's secret on the server.
+pub async fn redeem(settings: &TeamServerSettings, member: &str, code: &str) -> Result<String> {
+    settings.validate()?;
+    let trust = match &settings.fingerprint {
+        Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
+        None => Trust::System,
+    };
+    TeamClient::redeem(&settings.url, &trust, &settings.mailbox, member, code)
+        .await
+        .map_err(|e| {
+            let code = match e.code {
+                crate::teamsync::ErrorCode::Disconnected => ProblemCode::Unreachable,
+                _ => ProblemCode::AuthFailed,
+            };
+            Problem::new(code, "the team server did not accept the invite").with_detail(e.message)
+        })
+}

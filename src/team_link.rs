@@ -1,0 +1,305 @@
+//! The desktop's link to the team server: claims go through it when it is up, its events
+//! make colleagues' changes show at once, and it carries presence. When it is down the
+//! engine works straight on the mailbox and says so (see `TeamServerState`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::contract::Action;
+use crate::conversation::ConversationId;
+use crate::events::{EngineEvent, Events};
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::sync::team::{ActionRequest, MailboxKeywords};
+use crate::team::{
+    Activity, Presence, PresenceOn, TeamOverview, TeamServerSettings, TeamServerState,
+    TeamStateHome,
+};
+use crate::teamsync::{self, ClientOptions, ErrorCode, Mode, TeamClient, TeamEvent, Trust};
+
+/// What the link knows besides the client.
+#[derive(Default)]
+struct Known {
+    server: Option<TeamServerState>,
+    authoritative: bool,
+    /// Presence per conversation (by the server's conversation id), per member.
+    presence: HashMap<String, Vec<teamsync::protocol::PresenceEntry>>,
+}
+
+/// Who this member is and what the mailbox says about the team: enough to describe the
+/// team to the window.
+#[derive(Clone)]
+pub struct TeamContext {
+    pub me: String,
+    pub keywords: MailboxKeywords,
+    pub events: Events,
+}
+
+impl TeamContext {
+    pub fn overview(&self, server: TeamServerState) -> TeamOverview {
+        let mut members = self.keywords.members();
+        if !self.me.is_empty() {
+            members.insert(self.me.clone());
+        }
+        let state_home = match self.keywords.custom_supported() {
+            Some(true) => TeamStateHome::Keywords,
+            Some(false) => TeamStateHome::TeamServer,
+            None => TeamStateHome::Unknown,
+        };
+        TeamOverview {
+            me: self.me.clone(),
+            members: members.into_iter().collect(),
+            server,
+            state_home,
+        }
+    }
+}
+
+pub struct TeamLink {
+    client: TeamClient,
+    known: Arc<Mutex<Known>>,
+    task: JoinHandle<()>,
+}
+
+impl TeamLink {
+    /// Connects (and keeps reconnecting) to the team server. `refresh` reads a
+    /// conversation afresh from the mailbox when a colleague changed it.
+    pub fn start(
+        settings: &TeamServerSettings,
+        secret: &str,
+        team: TeamContext,
+        refresh: mpsc::Sender<ActionRequest>,
+    ) -> TeamLink {
+        let trust = match &settings.fingerprint {
+            Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
+            None => Trust::System,
+        };
+        let options = ClientOptions::new(&settings.url, trust, &settings.mailbox, &team.me, secret);
+        let (client, events) = TeamClient::start(options);
+        let known = Arc::new(Mutex::new(Known {
+            server: Some(TeamServerState::Connecting),
+            ..Known::default()
+        }));
+        let task = tokio::spawn(listen(events, known.clone(), team, refresh));
+        TeamLink {
+            client,
+            known,
+            task,
+        }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn state(&self) -> TeamServerState {
+        self.known()
+            .server
+            .clone()
+            .unwrap_or(TeamServerState::Connecting)
+    }
+
+    pub fn connected(&self) -> bool {
+        matches!(self.state(), TeamServerState::Online { .. })
+    }
+
+    /// Whether the server, not the mailbox, holds the team state.
+    pub fn authoritative(&self) -> bool {
+        self.known().authoritative
+    }
+
+    /// Asks the server for a change. `Ok(None)`: the server could not be reached, so the
+    /// caller may carry it out on the mailbox itself.
+    pub async fn change(&self, id: ConversationId, action: &Action) -> Result<Option<()>> {
+        match self.client.change(&id.0.to_string(), action, None).await {
+            Ok(_) => Ok(Some(())),
+            Err(e) => match e.code {
+                ErrorCode::Disconnected
+                | ErrorCode::Unavailable
+                | ErrorCode::ShuttingDown
+                | ErrorCode::Timeout
+                | ErrorCode::Lagged
+                | ErrorCode::StoreFailed => Ok(None),
+                ErrorCode::Conflict => {
+                    let held_since = e
+                        .since_ms
+                        .map(|ago| crate::store::now_ms() - ago.min(i64::MAX as u64) as i64);
+                    Err(Problem::conflict(e.holder, held_since))
+                }
+                ErrorCode::NotHolder => Err(Problem {
+                    holder: e.holder,
+                    ..Problem::new(ProblemCode::NotHolder, e.message)
+                }),
+                ErrorCode::InvalidMember => {
+                    Err(Problem::new(ProblemCode::InvalidMember, e.message))
+                }
+                ErrorCode::InvalidConversation => {
+                    Err(Problem::new(ProblemCode::NotFound, e.message))
+                }
+                _ => Err(Problem::new(
+                    ProblemCode::ServerRefused,
+                    "the team server refused the change",
+                )
+                .with_detail(e.message)),
+            },
+        }
+    }
+
+    pub async fn report(&self, id: ConversationId, activity: Option<Activity>) {
+        let activity = match activity {
+            Some(Activity::Viewing) => teamsync::Activity::Viewing,
+            Some(Activity::Replying) => teamsync::Activity::Replying,
+            None => teamsync::Activity::None,
+        };
+        self.client.presence(&id.0.to_string(), activity).await;
+    }
+
+    /// Colleagues' presence on conversation `id` (never this member's own).
+    pub fn presence(&self, id: ConversationId, me: &str) -> Vec<Presence> {
+        present(&self.known(), &id.0.to_string(), me)
+    }
+
+    pub async fn shutdown(self) {
+        self.task.abort();
+        self.client.shutdown().await;
+    }
+}
+
+fn present(known: &Known, conversation: &str, me: &str) -> Vec<Presence> {
+    let mut present: Vec<Presence> = known
+        .presence
+        .get(conversation)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.member != me)
+        .filter_map(|e| {
+            let activity = match e.activity {
+                teamsync::Activity::Viewing => Activity::Viewing,
+                teamsync::Activity::Replying => Activity::Replying,
+                teamsync::Activity::None => return None,
+            };
+            Some(Presence {
+                member: e.member.clone(),
+                activity,
+            })
+        })
+        .collect();
+    present.sort_by(|a, b| a.member.cmp(&b.member));
+    present.dedup_by(|a, b| a.member == b.member);
+    present
+}
+
+/// Turns the server's events into the engine's.
+async fn listen(
+    mut events: broadcast::Receiver<TeamEvent>,
+    known: Arc<Mutex<Known>>,
+    team: TeamContext,
+    refresh: mpsc::Sender<ActionRequest>,
+) {
+    let lock = || known.lock().unwrap_or_else(|p| p.into_inner());
+    let announce_state = |state: TeamServerState| {
+        lock().server = Some(state.clone());
+        team.events.emit(EngineEvent::Team {
+            overview: team.overview(state),
+        });
+    };
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Missed events: everything may have changed.
+                team.events.emit(EngineEvent::Resync);
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        match event {
+            TeamEvent::Connected { mode, .. } => {
+                lock().authoritative = mode == Mode::Store;
+                announce_state(TeamServerState::Online {
+                    authoritative: mode == Mode::Store,
+                });
+            }
+            TeamEvent::Disconnected { reason } => {
+                lock().presence.clear();
+                team.events.emit(EngineEvent::Resync);
+                announce_state(TeamServerState::Offline {
+                    problem: Problem::new(
+                        ProblemCode::Unreachable,
+                        "the team server cannot be reached",
+                    )
+                    .with_detail(reason),
+                    retry_in_secs: None,
+                });
+            }
+            TeamEvent::Refused { code, message } => {
+                let problem = match code {
+                    ErrorCode::BadSecret | ErrorCode::WrongMailbox | ErrorCode::Unauthenticated => {
+                        Problem::new(
+                            ProblemCode::AuthFailed,
+                            "the team server did not accept this member",
+                        )
+                    }
+                    _ => Problem::new(
+                        ProblemCode::ServerRefused,
+                        "the team server refused the connection",
+                    ),
+                }
+                .with_detail(message);
+                announce_state(TeamServerState::Offline {
+                    problem,
+                    retry_in_secs: None,
+                });
+            }
+            TeamEvent::Change(event) => {
+                // The mailbox is the truth the list is drawn from: read this conversation
+                // afresh now rather than when IDLE gets round to it.
+                if let Ok(id) = event.record.conversation.parse::<u64>() {
+                    let (reply, _) = oneshot::channel();
+                    let _ = refresh.try_send(ActionRequest {
+                        member: team.me.clone(),
+                        id: ConversationId(id),
+                        action: None,
+                        reply,
+                    });
+                }
+            }
+            TeamEvent::Snapshot(_) => {}
+            TeamEvent::PresenceSnapshot(entries) => {
+                let mut known = lock();
+                known.presence.clear();
+                for entry in entries {
+                    known
+                        .presence
+                        .entry(entry.conversation.clone())
+                        .or_default()
+                        .push(entry);
+                }
+                drop(known);
+                team.events.emit(EngineEvent::Resync);
+            }
+            TeamEvent::Presence(entry) => {
+                let conversation = entry.conversation.clone();
+                let present_now = {
+                    let mut known = lock();
+                    let list = known.presence.entry(conversation.clone()).or_default();
+                    list.retain(|e| e.member != entry.member);
+                    if entry.activity != teamsync::Activity::None {
+                        list.push(entry);
+                    }
+                    present(&known, &conversation, &team.me)
+                };
+                if let Ok(id) = conversation.parse::<u64>() {
+                    team.events.emit(EngineEvent::Presence {
+                        presence: PresenceOn {
+                            id: ConversationId(id),
+                            present: present_now,
+                        },
+                    });
+                }
+            }
+        }
+    }
+}

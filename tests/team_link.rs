@@ -1,0 +1,126 @@
+//! The desktop's side of the team server: one member hosts it inside the app, a
+//! colleague joins with an invitation, claims and presence travel through it, and when
+//! it goes away claims keep working on the mailbox.
+
+mod common;
+
+use std::time::Duration;
+
+use baton::Engine;
+use baton::conversation::{ConversationId, TeamAction, View};
+use baton::problem::ProblemCode;
+use baton::team::{Activity, HostSettings, TeamServerState};
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn id_of(engine: &Engine, subject: &str) -> ConversationId {
+    engine
+        .list_conversations(View::All, 0, 500)
+        .rows
+        .into_iter()
+        .find(|r| r.subject == subject)
+        .map(|r| r.id)
+        .expect("listed")
+}
+
+fn owner(engine: &Engine, id: ConversationId) -> Option<String> {
+    engine
+        .list_conversations(View::All, 0, 500)
+        .rows
+        .into_iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.owner)
+}
+
+fn online(engine: &Engine) -> bool {
+    matches!(engine.team().server, TeamServerState::Online { .. })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_team_server_carries_claims_and_presence_and_claims_survive_without_it() {
+    let server = dovecot();
+    server.import("anna", questions(3)).expect("import");
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let anna = engine(dir_a.path(), &server, "anna", server.imaps_port).await;
+    let bram = engine(dir_b.path(), &server, "bram", server.imaps_port).await;
+    wait_synced(&anna).await;
+    wait_synced(&bram).await;
+    assert_eq!(bram.team().server, TeamServerState::NotConfigured);
+
+    let hosted = anna
+        .host_team_server(HostSettings {
+            port: 0,
+            open_to_network: true,
+        })
+        .await
+        .expect("anna hosts the team server");
+    assert!(hosted.url.starts_with("wss://"), "{hosted:?}");
+    assert!(hosted.fingerprint.is_some());
+    let invite = anna.invite_colleague("bram").await.expect("invite");
+    bram.join_team_server(invite.clone())
+        .await
+        .expect("bram joins");
+    assert!(
+        bram.join_team_server(invite).await.is_err(),
+        "an invitation works once"
+    );
+    wait_synced(&anna).await;
+    wait_synced(&bram).await;
+    wait_until(WAIT, "both are online with the team server", || {
+        online(&anna) && online(&bram)
+    })
+    .await;
+
+    let q0 = id_of(&anna, "Question number 0");
+    anna.act(q0, TeamAction::Claim).await.expect("anna claims");
+    assert_eq!(owner(&anna, q0).as_deref(), Some("anna"));
+    wait_until(WAIT, "bram sees anna's claim", || {
+        owner(&bram, q0).as_deref() == Some("anna")
+    })
+    .await;
+    let refused = bram.act(q0, TeamAction::Claim).await.expect_err("held");
+    assert_eq!(refused.code, ProblemCode::ClaimConflict);
+    assert_eq!(refused.holder.as_deref(), Some("anna"));
+    assert!(refused.held_since.is_some());
+
+    bram.report_activity(q0, Some(Activity::Viewing)).await;
+    wait_until(WAIT, "anna sees bram viewing", || {
+        anna.presence(q0)
+            .iter()
+            .any(|p| p.member == "bram" && p.activity == Activity::Viewing)
+    })
+    .await;
+    bram.report_activity(q0, Some(Activity::Replying)).await;
+    wait_until(WAIT, "anna sees bram replying", || {
+        anna.presence(q0)
+            .iter()
+            .any(|p| p.member == "bram" && p.activity == Activity::Replying)
+    })
+    .await;
+    assert!(
+        bram.presence(q0).is_empty(),
+        "one's own presence is not shown"
+    );
+
+    // Anna stops hosting: bram's link goes offline, and his claim still works, on IMAP.
+    anna.stop_hosting().await.expect("stop hosting");
+    wait_until(WAIT, "bram sees the team server offline", || {
+        matches!(bram.team().server, TeamServerState::Offline { .. })
+    })
+    .await;
+    assert!(anna.presence(q0).is_empty());
+    let q1 = id_of(&bram, "Question number 1");
+    bram.act(q1, TeamAction::Claim)
+        .await
+        .expect("claims work without the team server");
+    wait_until(WAIT, "anna sees bram's claim through IDLE", || {
+        owner(&anna, q1).as_deref() == Some("bram")
+    })
+    .await;
+    anna.shutdown().await;
+    bram.shutdown().await;
+}
