@@ -159,4 +159,10 @@ pub struct ConversationDetail {
     pub id: ConversationId,
     pub subject: String,
     pub messages: Vec<MessageSummary>,
+    /// The member who holds the conversation.
+    pub owner: Option<String>,
+    pub status: Status,
+    /// Since when `owner` holds it (milliseconds since the epoch), when this client saw
+    /// it happen.
+    pub held_since: Option<i64>,
 }

@@ -671,10 +671,14 @@ impl Store {
             .iter()
             .filter_map(|(slot, r)| self.message_summary(*slot, r))
             .collect();
+        let team = self.team_state(id);
         Some(ConversationDetail {
             id,
             subject,
             messages,
+            owner: team.owner,
+            status: team.status,
+            held_since: self.owner_since(id),
         })
     }
 

@@ -113,7 +113,16 @@ date: number, size: number, preview: string, answered: boolean, flagged: boolean
  */
 problem: Problem | null, };
 
-export type ConversationDetail = { id: ConversationId, subject: string, messages: Array<MessageSummary>, };
+export type ConversationDetail = { id: ConversationId, subject: string, messages: Array<MessageSummary>, 
+/**
+ * The member who holds the conversation.
+ */
+owner: string | null, status: Status, 
+/**
+ * Since when `owner` holds it (milliseconds since the epoch), when this client saw
+ * it happen.
+ */
+held_since: number | null, };
 
 export type SafeHtml = { document: string, 
 /**
