@@ -267,3 +267,90 @@ async fn claim_race_through_the_server_has_one_winner_every_round() {
     server.shutdown().await;
     server_engine.shutdown().await;
 }
+
+/// The `baton-sync` binary configured with the mailbox's IMAP account writes claims into
+/// the mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_baton_sync_binary_keeps_the_team_state_in_the_mailbox() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dovecot = team(&["server", "anna"]);
+    dovecot.import("anna", questions(2)).expect("import");
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("baton-sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nstore = \"{store}\"\n[tls]\nmode = \"none\"\n\
+             [[mailbox]]\nid = \"{MAILBOX}\"\n[mailbox.imap]\nhost = \"127.0.0.1\"\n\
+             port = {port}\nusername = \"server\"\naddress = \"{SHARED}\"\n\
+             ca_file = \"{ca}\"\npassword_env = \"BATON_TEST_IMAP_PASSWORD\"\n",
+            store = dir.path().join("store").display(),
+            port = dovecot.imaps_port,
+            ca = dovecot.pki.ca_file.display(),
+        ),
+    )
+    .expect("config");
+    let binary = env!("CARGO_BIN_EXE_baton-sync");
+    let invite = Command::new(binary)
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "invite",
+            MAILBOX,
+            "anna",
+        ])
+        .output()
+        .expect("invite runs");
+    assert!(invite.status.success(), "{invite:?}");
+    let code = String::from_utf8_lossy(&invite.stdout)
+        .lines()
+        .find_map(|l| l.split("works once): ").nth(1).map(str::to_owned))
+        .expect("an invite code is printed");
+    let mut child = Command::new(binary)
+        .args(["--config", &config.display().to_string()])
+        .env("BATON_TEST_IMAP_PASSWORD", password("server"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("baton-sync starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("listening on ").nth(1).map(str::to_owned))
+    })
+    .await
+    .expect("reader")
+    .expect("the address is printed");
+    let secret = TeamClient::redeem(&url, &Trust::System, MAILBOX, "anna", &code)
+        .await
+        .expect("redeem");
+    let (anna, _events) = TeamClient::start(ClientOptions::new(
+        &url,
+        Trust::System,
+        MAILBOX,
+        "anna",
+        &secret,
+    ));
+    anna.wait_connected(WAIT).await.expect("connected");
+
+    // Anna claims the conversation of the message with UID 1 (its id from any engine).
+    let observer_dir = tempfile::tempdir().expect("dir");
+    let observer = engine(observer_dir.path(), &dovecot, "anna", dovecot.imaps_port).await;
+    wait_synced(&observer).await;
+    let q1 = id_of(&observer, "Question number 1");
+    anna.change(&q1.0.to_string(), &Action::Claim, None)
+        .await
+        .expect("claim");
+    wait_until(WAIT, "the claim is in the mailbox", || {
+        owner_in(&observer, q1).as_deref() == Some("anna")
+    })
+    .await;
+    anna.shutdown().await;
+    observer.shutdown().await;
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -5,7 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use baton::teamsync::config::SAMPLE_CONFIG;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use baton::Engine;
+use baton::account::{AccountSettings, ServerEndpoint};
+use baton::problem::{Problem, ProblemCode};
+use baton::profile::Profile;
+use baton::secrets::{MemorySecrets, OsKeychain, SecretStore};
+use baton::team_authority::ImapAuthority;
+use baton::teamsync::Authority;
+use baton::teamsync::config::{ImapAccount, SAMPLE_CONFIG};
 use baton::teamsync::{ServerConfig, TeamServer, auth::Verifier, members, store::Store};
 
 fn help() -> String {
@@ -140,7 +150,18 @@ fn main() -> ExitCode {
 
 async fn run(path: PathBuf) -> baton::problem::Result<()> {
     let config = ServerConfig::load(&path)?;
-    let server = TeamServer::start(config).await?;
+    // Mailboxes with an IMAP account keep the team state in the mailbox itself; the
+    // others (and servers without custom keywords) in the server's store.
+    let mut authorities: BTreeMap<String, Arc<dyn Authority>> = BTreeMap::new();
+    let mut engines = Vec::new();
+    for mailbox in &config.mailboxes {
+        if let Some(imap) = &mailbox.imap {
+            let engine = mailbox_engine(&config.store, &mailbox.id, imap).await?;
+            authorities.insert(mailbox.id.clone(), ImapAuthority::new(engine.clone()));
+            engines.push(engine);
+        }
+    }
+    let server = TeamServer::start_with(config, authorities).await?;
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -157,7 +178,61 @@ async fn run(path: PathBuf) -> baton::problem::Result<()> {
     stopped().await;
     tracing::info!("stopping");
     server.shutdown().await;
+    for engine in engines {
+        engine.shutdown().await;
+    }
     Ok(())
+}
+
+/// The server's own connection to a shared mailbox, with its cache under the store.
+async fn mailbox_engine(
+    store: &std::path::Path,
+    id: &str,
+    imap: &ImapAccount,
+) -> baton::problem::Result<Engine> {
+    let password = match (&imap.password_env, &imap.password_keychain) {
+        (Some(var), _) => std::env::var(var).map_err(|_| {
+            Problem::new(
+                ProblemCode::PasswordMissing,
+                format!("mailbox {id}: the environment variable {var} is not set"),
+            )
+        })?,
+        (None, Some(key)) => OsKeychain::new("baton-sync", id).get(key)?.ok_or_else(|| {
+            Problem::new(
+                ProblemCode::PasswordMissing,
+                format!("mailbox {id}: no password in the credential store under {key}"),
+            )
+        })?,
+        (None, None) => {
+            return Err(Problem::new(
+                ProblemCode::PasswordMissing,
+                format!("mailbox {id}: no password source"),
+            ));
+        }
+    };
+    let endpoint = ServerEndpoint {
+        host: imap.host.clone(),
+        port: imap.port,
+        security: imap.security,
+    };
+    let account = AccountSettings {
+        member_id: "team-server".to_owned(),
+        display_name: "Team server".to_owned(),
+        shared_address: imap.address.clone(),
+        imap: endpoint.clone(),
+        // Not used: the server never sends mail.
+        smtp: endpoint,
+        username: imap.username.clone(),
+        extra_ca_file: imap.ca_file.as_ref().map(|p| p.display().to_string()),
+    };
+    let profile = Profile::open(&store.join("imap"), id)?;
+    // The password stays in this process's memory: it came from the environment or
+    // the credential store and is never written anywhere by the server.
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = Engine::open(profile, secrets).await?;
+    engine.configure(account, password).await?;
+    tracing::info!(mailbox = id, "reading the mailbox for its team state");
+    Ok(engine)
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

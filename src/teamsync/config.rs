@@ -60,6 +60,10 @@ port = 993
 # "tls" (implicit TLS) or "start_tls".
 security = "tls"
 username = "support@example.com"
+# The mailbox's own address: mail from it is the team's, mail to it the customers'.
+address = "support@example.com"
+# A PEM file with an extra certificate authority to trust (a private CA); optional.
+# ca_file = "/etc/baton-sync/imap-ca.pem"
 # The password comes from an environment variable or the OS credential store; it is
 # never written in this file. Give exactly one of the two.
 password_env = "BATON_SUPPORT_PASSWORD"
@@ -137,6 +141,11 @@ pub struct ImapAccount {
     #[serde(default)]
     pub security: Security,
     pub username: String,
+    /// The shared address; mail from it is the team's.
+    pub address: String,
+    /// An extra certificate authority to trust for this server (PEM).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub password_env: Option<String>,
     #[serde(default)]
@@ -315,7 +324,7 @@ mod tests {
         assert!(ServerConfig::parse(&bad_id).is_err());
         let two_passwords = format!(
             "{base}[[mailbox]]\nid = \"a\"\n[mailbox.imap]\nhost = \"h\"\nport = 993\n\
-             username = \"u\"\npassword_env = \"A\"\npassword_keychain = \"B\"\n"
+             username = \"u\"\naddress = \"u@example.com\"\npassword_env = \"A\"\npassword_keychain = \"B\"\n"
         );
         assert!(ServerConfig::parse(&two_passwords).is_err());
         assert!(ServerConfig::parse(&format!("{base}silence_timeout_secs = 0\n")).is_err());
