@@ -10,12 +10,15 @@ import type {
   ConversationId,
   ConversationPage,
   EngineEvent,
+  HostSettings,
   MessageBody,
   MessageKey,
   Presence,
   SetupState,
   TeamAction,
+  TeamInvite,
   TeamOverview,
+  TeamServerSettings,
   View,
 } from './bindings';
 import { toProblem } from './problem';
@@ -70,6 +73,23 @@ export const ipc = {
   /** What this member does with a conversation; null when they left it. */
   reportActivity: (id: ConversationId, activity: Activity | null) =>
     call<null>('report_activity', { id, activity }),
+
+  /**
+   * Hosts the team server in this app from now on (also after restarts) and joins it;
+   * answers how members on this computer reach it.
+   */
+  hostTeamServer: (host: HostSettings) => call<TeamServerSettings>('host_team_server', { host }),
+
+  stopHosting: () => call<null>('stop_hosting'),
+
+  /** Only while this computer hosts; the code in the invite works once. */
+  inviteColleague: (member: string) => call<TeamInvite>('invite_colleague', { member }),
+
+  /** Redeems the invite's one-time code and connects to the team server. */
+  joinTeamServer: (invite: TeamInvite) => call<null>('join_team_server', { invite }),
+
+  /** Claims go straight to the mailbox again. */
+  leaveTeamServer: () => call<null>('leave_team_server'),
 
   /** Rust hands the URL to the system browser. */
   openLink: (url: string) => call<null>('open_link', { url }),

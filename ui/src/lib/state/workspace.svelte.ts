@@ -1,4 +1,4 @@
-import type { Activity, ConversationId, ConversationSummary, Status, TeamAction, View } from '../bindings';
+import type { Activity, ConversationDetail, ConversationId, ConversationSummary, Status, TeamAction, View } from '../bindings';
 import { locale } from '../i18n/locale.svelte';
 import { problemText } from '../i18n/problem-text';
 import { ipc } from '../ipc';
@@ -9,9 +9,13 @@ import { ConversationList } from './conversation-list.svelte';
 import { ConversationReader } from './conversation-reader.svelte';
 import { LinkOpener } from './link-opener.svelte';
 import { Notices } from './notices.svelte';
+import { TeamServerSetup } from './team-server.svelte';
 import { TeamState } from './team.svelte';
 
 export type FocusTarget = 'list' | 'reader';
+
+/** Who holds a conversation, since when, and its status: what the team actions go by. */
+export type Holding = Pick<ConversationDetail, 'owner' | 'status' | 'held_since'>;
 
 type TeamKey = 'claim' | 'handOver' | 'waiting' | 'done' | 'reopen';
 
@@ -27,6 +31,7 @@ export class Workspace {
   links = new LinkOpener();
   team = new TeamState();
   notices = new Notices();
+  teamServer = new TeamServerSetup(this.team, this.notices);
   shortcutsOpen = $state(false);
   /** Components move DOM focus when this changes; `seq` makes a repeated request count. */
   focusRequest = $state<{ target: FocusTarget; seq: number }>({ target: 'list', seq: 0 });
@@ -38,8 +43,8 @@ export class Workspace {
   /** Conversations with an action on its way; their buttons wait for the answer. */
   busy = $state.raw<ReadonlySet<ConversationId>>(new Set());
 
-  /** Holder and status of the open conversation, as fresh as the list knows them. */
-  openSummary = $derived<ConversationSummary | null>(this.list.find(this.reader.id) ?? this.reader.summary);
+  /** Holder and status of the open conversation, for the reading pane's header. */
+  openHolding = $derived<Holding | null>(this.holdingOf(this.reader.id));
 
   start(view: View = START_VIEW) {
     this.list.show(view);
@@ -143,9 +148,18 @@ export class Workspace {
     }
   }
 
-  /** Holder and status of a conversation, from the list or from when it was opened. */
-  summaryOf(id: ConversationId): ConversationSummary | null {
-    return this.list.find(id) ?? (this.reader.id === id ? this.reader.summary : null);
+  /**
+   * Holder and status of a conversation. For the open one the detail decides: it is
+   * fetched again whenever the engine reports a change to it, also when its row has
+   * left the current view. Until the detail is there, the list row (or the row it was
+   * opened from) stands in.
+   */
+  holdingOf(id: ConversationId | null): Holding | null {
+    if (!id) return null;
+    const detail = this.reader.id === id ? this.reader.detail : null;
+    if (detail?.id === id) return { owner: detail.owner, status: detail.status, held_since: detail.held_since };
+    const row = this.list.find(id) ?? (this.reader.id === id ? this.reader.summary : null);
+    return row ? { owner: row.owner, status: row.status, held_since: null } : null;
   }
 
   /**
@@ -163,12 +177,12 @@ export class Workspace {
     switch (key) {
       case 'claim': {
         const me = this.team.me;
-        const mine = me !== null && this.summaryOf(id)?.owner === me;
+        const mine = me !== null && this.holdingOf(id)?.owner === me;
         await this.act(id, mine ? { kind: 'release' } : { kind: 'claim' });
         return;
       }
       case 'handOver': {
-        const owner = this.summaryOf(id)?.owner ?? null;
+        const owner = this.holdingOf(id)?.owner ?? null;
         // Only the holder hands over; say so instead of opening a menu that cannot work.
         if (owner !== null && owner !== this.team.me) this.notices.show(locale.m.team.holds(owner), 'error');
         else this.handOverRequested = id;
@@ -177,7 +191,7 @@ export class Workspace {
       default: {
         const status = KEY_STATUS[key];
         // `o` on an open conversation is a slip of the finger, not a change to announce.
-        if (this.summaryOf(id)?.status === status) return;
+        if (this.holdingOf(id)?.status === status) return;
         await this.act(id, { kind: 'set_status', status });
       }
     }
@@ -196,25 +210,28 @@ export class Workspace {
       this.notices.show(this.#doneText(action));
     } catch (error) {
       const problem = toProblem(error);
-      if (problem.code === 'claim_conflict' && problem.holder) this.#apply(id, { owner: problem.holder });
+      if (problem.code === 'claim_conflict' && problem.holder) {
+        this.#apply(id, { owner: problem.holder, held_since: problem.held_since });
+      }
       this.notices.show(problemText(problem), 'error');
     } finally {
       const busy = new Set(this.busy);
       busy.delete(id);
       this.busy = busy;
-      // The engine announces the change too; asking now keeps the list from lagging.
+      // The engine announces the change too; asking now keeps list and header from lagging.
       this.list.refresh();
+      if (this.reader.id === id) this.reader.refresh();
     }
   }
 
-  #outcome(action: TeamAction): Partial<ConversationSummary> {
+  #outcome(action: TeamAction): Partial<Holding> {
     switch (action.kind) {
       case 'claim':
-        return { owner: this.team.me };
+        return { owner: this.team.me, held_since: Date.now() };
       case 'release':
-        return { owner: null };
+        return { owner: null, held_since: null };
       case 'hand_over':
-        return { owner: action.to };
+        return { owner: action.to, held_since: Date.now() };
       case 'set_status':
         return { status: action.status };
     }
@@ -234,10 +251,18 @@ export class Workspace {
     }
   }
 
-  #apply(id: ConversationId, change: Partial<ConversationSummary>) {
-    const base = this.summaryOf(id);
-    this.list.patch(id, change);
-    if (this.reader.id === id && base) this.reader.summary = { ...base, ...change };
+  /** Shows an outcome at once, in the list and the header; the engine's answer follows. */
+  #apply(id: ConversationId, change: Partial<Holding>) {
+    // Rows carry no "since when".
+    const rowChange: Partial<ConversationSummary> = {};
+    if ('owner' in change) rowChange.owner = change.owner;
+    if (change.status !== undefined) rowChange.status = change.status;
+    const base = this.list.find(id) ?? (this.reader.id === id ? this.reader.summary : null);
+    this.list.patch(id, rowChange);
+    if (this.reader.id !== id) return;
+    if (base) this.reader.summary = { ...base, ...rowChange };
+    const detail = this.reader.detail;
+    if (detail?.id === id) this.reader.detail = { ...detail, ...change };
   }
 
   /** The engine reports changed conversations; the list order may have changed too. */
