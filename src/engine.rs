@@ -295,8 +295,7 @@ impl Engine {
         .flatten()?;
         let team = TeamContext {
             me: member.to_owned(),
-            keywords: ctx.keywords.clone(),
-            events: self.inner.events.clone(),
+            sync: ctx.clone(),
         };
         Some(Arc::new(TeamLink::start(
             &settings,
@@ -590,8 +589,7 @@ impl Engine {
             .map_or(TeamServerState::NotConfigured, |link| link.state());
         TeamContext {
             me: self.member(),
-            keywords: running.ctx.keywords.clone(),
-            events: self.inner.events.clone(),
+            sync: running.ctx.clone(),
         }
         .overview(server)
     }

@@ -162,6 +162,10 @@ impl Authority for ImapAuthority {
                     "the shared mailbox could not be read to learn the team state",
                 ));
             }
+            if self.engine.keywords_supported() == Some(false) {
+                // No keywords in this mailbox: the server's store is the truth.
+                return Ok(None);
+            }
             let states = self.engine.team_states(None).await;
             let now = crate::store::now_ms().max(0) as u64;
             let mut reported = self.reported();
@@ -210,6 +214,10 @@ async fn watch(engine: Engine, reported: Reported, sender: mpsc::Sender<Conversa
             EngineEvent::ConversationsChanged { .. } | EngineEvent::Resync => None,
             _ => continue,
         };
+        if engine.keywords_supported() == Some(false) {
+            // The mailbox keeps no team state; nothing can change there.
+            continue;
+        }
         let states = engine.team_states(ids.as_deref()).await;
         let now = crate::store::now_ms().max(0) as u64;
         let changed: Vec<ConversationRecord> = {

@@ -10,9 +10,10 @@ use tokio::task::JoinHandle;
 
 use crate::contract::Action;
 use crate::conversation::ConversationId;
-use crate::events::{EngineEvent, Events};
+use crate::events::EngineEvent;
 use crate::problem::{Problem, ProblemCode, Result};
-use crate::sync::team::{ActionRequest, MailboxKeywords};
+use crate::sync::folder::SyncContext;
+use crate::sync::team::ActionRequest;
 use crate::team::{
     Activity, Presence, PresenceOn, TeamOverview, TeamServerSettings, TeamServerState,
     TeamStateHome,
@@ -33,17 +34,16 @@ struct Known {
 #[derive(Clone)]
 pub struct TeamContext {
     pub me: String,
-    pub keywords: MailboxKeywords,
-    pub events: Events,
+    pub sync: SyncContext,
 }
 
 impl TeamContext {
     pub fn overview(&self, server: TeamServerState) -> TeamOverview {
-        let mut members = self.keywords.members();
+        let mut members = self.sync.keywords.members();
         if !self.me.is_empty() {
             members.insert(self.me.clone());
         }
-        let state_home = match self.keywords.custom_supported() {
+        let state_home = match self.sync.keywords.custom_supported() {
             Some(true) => TeamStateHome::Keywords,
             Some(false) => TeamStateHome::TeamServer,
             None => TeamStateHome::Unknown,
@@ -191,6 +191,19 @@ fn present(known: &Known, conversation: &str, me: &str) -> Vec<Presence> {
     present
 }
 
+/// Shows the team server's states in the lists (it holds the team state).
+fn overlay(team: &TeamContext, records: Vec<teamsync::ConversationRecord>, replace: bool) {
+    let states = records
+        .into_iter()
+        .filter_map(|r| {
+            let id = ConversationId(r.conversation.parse().ok()?);
+            Some((id, r.owner, r.status))
+        })
+        .collect();
+    let changed = team.sync.store().set_overlay(Some(states), replace);
+    team.sync.announce(changed);
+}
+
 /// Turns the server's events into the engine's.
 async fn listen(
     mut events: broadcast::Receiver<TeamEvent>,
@@ -201,7 +214,7 @@ async fn listen(
     let lock = || known.lock().unwrap_or_else(|p| p.into_inner());
     let announce_state = |state: TeamServerState| {
         lock().server = Some(state.clone());
-        team.events.emit(EngineEvent::Team {
+        team.sync.events.emit(EngineEvent::Team {
             overview: team.overview(state),
         });
     };
@@ -210,7 +223,7 @@ async fn listen(
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 // Missed events: everything may have changed.
-                team.events.emit(EngineEvent::Resync);
+                team.sync.events.emit(EngineEvent::Resync);
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
@@ -218,13 +231,17 @@ async fn listen(
         match event {
             TeamEvent::Connected { mode, .. } => {
                 lock().authoritative = mode == Mode::Store;
+                if mode == Mode::Imap {
+                    let changed = team.sync.store().set_overlay(None, true);
+                    team.sync.announce(changed);
+                }
                 announce_state(TeamServerState::Online {
                     authoritative: mode == Mode::Store,
                 });
             }
             TeamEvent::Disconnected { reason } => {
                 lock().presence.clear();
-                team.events.emit(EngineEvent::Resync);
+                team.sync.events.emit(EngineEvent::Resync);
                 announce_state(TeamServerState::Offline {
                     problem: Problem::new(
                         ProblemCode::Unreachable,
@@ -253,6 +270,12 @@ async fn listen(
                     retry_in_secs: None,
                 });
             }
+            TeamEvent::Change(event) if lock().authoritative => {
+                overlay(&team, vec![event.record], false);
+            }
+            TeamEvent::Snapshot(records) if lock().authoritative => {
+                overlay(&team, records, true);
+            }
             TeamEvent::Change(event) => {
                 // The mailbox is the truth the list is drawn from: read this conversation
                 // afresh now rather than when IDLE gets round to it.
@@ -278,7 +301,7 @@ async fn listen(
                         .push(entry);
                 }
                 drop(known);
-                team.events.emit(EngineEvent::Resync);
+                team.sync.events.emit(EngineEvent::Resync);
             }
             TeamEvent::Presence(entry) => {
                 let conversation = entry.conversation.clone();
@@ -292,7 +315,7 @@ async fn listen(
                     present(&known, &conversation, &team.me)
                 };
                 if let Ok(id) = conversation.parse::<u64>() {
-                    team.events.emit(EngineEvent::Presence {
+                    team.sync.events.emit(EngineEvent::Presence {
                         presence: PresenceOn {
                             id: ConversationId(id),
                             present: present_now,

@@ -10,6 +10,8 @@ pub mod record;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
+
 use self::index::{ConversationIndex, RowMeta, VIEWS};
 use self::persist::{CHUNK_SHIFT, FolderMeta, FolderState, Persist};
 use self::record::{FlagUpdate, Flags, MessageRecord};
@@ -51,6 +53,10 @@ pub struct Store {
     snapshot: ListSnapshot,
     /// The lists changed since the snapshot was saved.
     lists_dirty: bool,
+    /// Owner and status per conversation as the team server has them, when the server
+    /// (not the mailbox's keywords) holds the team state: mail servers without custom
+    /// keywords. Conversations it does not list are open and unassigned.
+    overlay: Option<FxHashMap<ConversationId, (Option<String>, Status)>>,
 }
 
 /// The first rows of each view, saved with the cache so a start shows the list at once,
@@ -147,6 +153,7 @@ impl Store {
             ready: false,
             snapshot,
             lists_dirty: false,
+            overlay: None,
         };
         let pending = Pending {
             loaded,
@@ -169,6 +176,53 @@ impl Store {
         self.threads = built.threads;
         self.index = built.index;
         self.ready = true;
+        self.reapply_overlay();
+    }
+
+    /// Makes the team server the source of owner and status (`Some`), with these
+    /// conversations' states; or the mailbox's keywords again (`None`). `replace` drops
+    /// what the overlay held before (a snapshot) rather than adding to it (an event).
+    pub fn set_overlay(
+        &mut self,
+        states: Option<Vec<(ConversationId, Option<String>, Status)>>,
+        replace: bool,
+    ) -> Changed {
+        let mut touched: Changed = match (&self.overlay, replace || states.is_none()) {
+            (Some(old), true) => old.keys().copied().collect(),
+            _ => Changed::new(),
+        };
+        match states {
+            None => self.overlay = None,
+            Some(states) => {
+                let overlay = self.overlay.get_or_insert_with(Default::default);
+                if replace {
+                    overlay.clear();
+                }
+                for (id, owner, status) in states {
+                    overlay.insert(id, (owner, status));
+                    touched.insert(id);
+                }
+            }
+        }
+        self.reindex(touched)
+    }
+
+    fn reapply_overlay(&mut self) {
+        if let Some(overlay) = &self.overlay {
+            let ids: Changed = overlay.keys().copied().collect();
+            self.reindex(ids);
+        }
+    }
+
+    /// The team state from the overlay, when the team server holds it.
+    fn overlaid(&self, id: ConversationId) -> Option<ConversationState> {
+        let overlay = self.overlay.as_ref()?;
+        let (owner, status) = overlay.get(&id).cloned().unwrap_or((None, Status::Open));
+        Some(ConversationState {
+            owner,
+            status,
+            ..ConversationState::default()
+        })
     }
 
     pub fn is_ready(&self) -> bool {
@@ -193,6 +247,7 @@ impl Store {
         self.index = index;
         self.unthreaded = false;
         self.lists_dirty = true;
+        self.reapply_overlay();
     }
 
     fn record(&self, h: MessageHandle) -> Option<&MessageRecord> {
@@ -388,7 +443,12 @@ impl Store {
     }
 
     fn row_meta(&self, id: ConversationId) -> Option<RowMeta> {
-        row_meta(&self.threads, &self.folders, &self.shared_address, id)
+        let mut meta = row_meta(&self.threads, &self.folders, &self.shared_address, id)?;
+        if let Some(state) = self.overlaid(id) {
+            meta.owner = state.owner;
+            meta.status = state.status;
+        }
+        Some(meta)
     }
 
     /// Sends what changed to the cache thread (durable after `flush`).
@@ -497,8 +557,12 @@ impl Store {
         self.folder(slot).map_or(FolderRole::Other, |f| f.meta.role)
     }
 
-    /// Who holds the conversation and where it stands, from its messages' keywords.
+    /// Who holds the conversation and where it stands: from its messages' keywords, or
+    /// from the team server when it holds the team state.
     pub fn team_state(&self, id: ConversationId) -> ConversationState {
+        if let Some(state) = self.overlaid(id) {
+            return state;
+        }
         let messages: Vec<StateMessage<'_>> = self
             .sorted_records(id)
             .into_iter()
@@ -595,6 +659,10 @@ impl Store {
     /// messages without the member's claim keyword (new mail): the owner's client tags
     /// them.
     pub fn untagged_mine(&self, ids: Option<&Changed>) -> Vec<ConversationId> {
+        if self.overlay.is_some() {
+            // The mailbox cannot keep keywords: the team server holds the baton.
+            return Vec::new();
+        }
         let Some(mine) = contract::TeamKeyword::Claim(self.member.clone()).encode() else {
             return Vec::new();
         };
@@ -641,12 +709,14 @@ impl Store {
             .rev()
             .find_map(|(_, r)| r.preview.clone())
             .unwrap_or_default();
-        let team = contract::derive(
-            &records
-                .iter()
-                .map(|(_, r)| state_message(&self.shared_address, r))
-                .collect::<Vec<_>>(),
-        );
+        let team = self.overlaid(id).unwrap_or_else(|| {
+            contract::derive(
+                &records
+                    .iter()
+                    .map(|(_, r)| state_message(&self.shared_address, r))
+                    .collect::<Vec<_>>(),
+            )
+        });
         Some(ConversationSummary {
             id,
             owner: team.owner,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod garble;
+pub mod m365;
 pub mod proxy;
 pub mod raw;
 
