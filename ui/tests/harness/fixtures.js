@@ -69,6 +69,10 @@ export function messageCountFor(index) {
 }
 
 export const ME = 'anna';
+/** What the mocked engine's hosted team server looks like from this computer. */
+export const HOST_FINGERPRINT =
+  '3F:A9:1C:7E:22:B4:90:5D:E1:6A:0F:C3:88:14:7B:D2:49:E6:A5:03:BC:71:2E:9F:D8:56:1A:C4:7F:30:8B:E2';
+export const INVITE_CODE = 'K7Q2-MX9P-4TZD';
 export const MEMBERS = ['anna', 'bram', 'chris', 'dana'];
 /** The Team view is sorted by holder: rows 0–3 are bram's, 4–7 chris's, the rest dana's. */
 export function teamOwnerFor(index) {
@@ -149,7 +153,15 @@ export function detailFor(view, index, now) {
       problem: null,
     });
   }
-  return { id: conversationId(view, index), subject: subjectFor(index), messages };
+  const { owner, status } = teamStateFor(view, index);
+  return {
+    id: conversationId(view, index),
+    subject: subjectFor(index),
+    messages,
+    owner,
+    status,
+    held_since: owner === null ? null : latest - 30 * MINUTE,
+  };
 }
 
 export function keyParts(key) {

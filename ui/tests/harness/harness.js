@@ -25,8 +25,19 @@ const scenario = {
   /** Conversation index whose newest message carries the friendly HTML with a blocked image. */
   htmlIndex: 0,
   saveAccountError: null,
+  /** Problems the team server commands reject with, by command name. */
+  teamServerErrors: {},
   /** Milliseconds each command waits, so loading states can be seen. */
-  latency: { get_message_body: 120, get_conversation: 40, list_conversations: 15 },
+  latency: {
+    get_message_body: 120,
+    get_conversation: 40,
+    list_conversations: 15,
+    host_team_server: 150,
+    join_team_server: 200,
+    leave_team_server: 60,
+    stop_hosting: 60,
+    invite_colleague: 60,
+  },
   ...(window.__BATON_SCENARIO__ ?? {}),
 };
 const now = scenario.now ?? Date.now();
@@ -120,8 +131,14 @@ async function handle(cmd, args) {
     case 'get_conversation': {
       const parsed = fx.parseConversationId(args.id);
       if (!parsed) throw problem('not_found', `no conversation ${args.id}`);
-      return fx.detailFor(parsed.view, parsed.index, now);
+      return withChanges(fx.detailFor(parsed.view, parsed.index, now));
     }
+    case 'host_team_server':
+    case 'stop_hosting':
+    case 'invite_colleague':
+    case 'join_team_server':
+    case 'leave_team_server':
+      return teamServer(cmd, args);
     case 'get_message_body':
       if (scenario.failBodyUid === args.key.uid) {
         throw problem('message_unreadable', 'parse error', 'mail-parser: unexpected end of multipart');
@@ -140,6 +157,47 @@ async function handle(cmd, args) {
   }
 }
 
+/** The hosted server's settings while this computer hosts, as host_team_server answered. */
+let hosted = null;
+
+function setServer(server) {
+  scenario.team = { ...scenario.team, server };
+  // The real engine restarts its team link and says so with a `team` event.
+  setTimeout(() => emit('engine-event', { type: 'team', overview: scenario.team }), 10);
+}
+
+function teamServer(cmd, args) {
+  const error = scenario.teamServerErrors[cmd];
+  if (error) throw error;
+  switch (cmd) {
+    case 'host_team_server': {
+      const { port, open_to_network } = args.host;
+      hosted = open_to_network
+        ? { url: `wss://127.0.0.1:${port}/`, fingerprint: fx.HOST_FINGERPRINT, mailbox: 'shared' }
+        : { url: `ws://127.0.0.1:${port}/`, fingerprint: null, mailbox: 'shared' };
+      setServer({ state: 'online', authoritative: false });
+      return hosted;
+    }
+    case 'stop_hosting':
+      hosted = null;
+      setServer({ state: 'not_configured' });
+      return null;
+    case 'invite_colleague':
+      if (!hosted) throw problem('not_found', 'this computer does not host the team server');
+      if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(args.member)) throw problem('invalid_settings', 'not a valid member id');
+      if (args.member === scenario.team.me) {
+        throw problem('invalid_settings', `${args.member} has already joined the team server`);
+      }
+      return { settings: hosted, member: args.member, code: fx.INVITE_CODE };
+    case 'join_team_server':
+      setServer({ state: 'connecting' });
+      return null;
+    case 'leave_team_server':
+      setServer({ state: 'not_configured' });
+      return null;
+  }
+}
+
 mockIPC(
   async (cmd, args) => {
     window.__ipcCalls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
@@ -151,4 +209,6 @@ mockIPC(
 
 /** Tests push engine events through the same path Rust would. */
 window.__emitEngineEvent = (payload) => emit('engine-event', payload);
+/** A colleague's change, as the engine would now report it for rows and the detail. */
+window.__changeConversation = (id, change) => changed.set(id, { ...(changed.get(id) ?? {}), ...change });
 window.__harnessReady = true;
