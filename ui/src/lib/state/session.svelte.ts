@@ -57,6 +57,9 @@ export class Session {
     switch (event.type) {
       case 'connectivity':
         this.status.set(event.connectivity);
+        // The team overview (members, where the state lives) follows the connection;
+        // asking again also covers a `team` event sent before this window listened.
+        if (this.phase === 'main') void this.workspace.team.load();
         return;
       case 'sync_progress':
         this.status.setProgress(event.progress);
@@ -71,7 +74,10 @@ export class Session {
         this.workspace.team.setPresence(event.presence);
         return;
       case 'resync':
-        if (this.phase === 'main') this.workspace.resync();
+        if (this.phase === 'main') {
+          this.workspace.resync();
+          void this.workspace.team.load();
+        }
         return;
     }
   }
