@@ -4,7 +4,16 @@
 //!
 //! ```text
 //! baton-bench sync [--messages N] [--rounds R]
+//! baton-bench propagation [--clients N] [--changes C] [--observers O] [--engines E]
+//! baton-bench load [--clients N] [--writers W] [--seconds S]
 //! ```
+
+#[path = "bench/load.rs"]
+mod load;
+#[path = "bench/propagation.rs"]
+mod propagation;
+#[path = "bench/team.rs"]
+mod team;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -31,7 +40,18 @@ const USAGE: &str = "usage:
   baton-bench sync [--messages N] [--rounds R]
       First sync of N messages (default 100000) against a raw-socket baseline of the
       same header FETCH, a no-change resync, and opening the list from the cache in a
-      fresh process. R rounds (default 3); the table shows medians.";
+      fresh process. R rounds (default 3); the table shows medians.
+  baton-bench propagation [--clients N] [--changes C] [--observers O] [--engines E]
+                          [--imap-rounds R]
+      Latency from one member's change to every other member: N team clients (default
+      50) on an in-process team server, C changes (default 200), against the server's
+      ping round trip; then the mailbox alone, a claim through an engine watched by O raw
+      IMAP sessions in IDLE (default 10) and E other engines (default 2), against a raw
+      UID STORE; then the server again with the mailbox as its authority.
+  baton-bench load [--clients N] [--writers W] [--in-flight F] [--seconds S]
+      N connected team clients (default 500); W of them (default 8) send changes as fast
+      as the server takes them, F at a time each (default 4), for S seconds (default
+      10); every client counts the events it saw (lost must be 0).";
 
 const SHARED: &str = "support@brightdesk.example";
 const LOGIN: &str = "bench";
@@ -53,6 +73,8 @@ fn main() -> ExitCode {
     };
     let result = match args.first().map(String::as_str) {
         Some("sync") => runtime.block_on(sync_bench(&args[1..])),
+        Some("propagation") => runtime.block_on(propagation::run(&args[1..])),
+        Some("load") => runtime.block_on(load::run(&args[1..])),
         // Internal: the fresh process of the cache-open measurement.
         Some("open-cache") => open_cache(&args[1..]),
         _ => {
@@ -86,22 +108,44 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn sync_bench(args: &[String]) -> BenchResult {
-    let messages = flag(args, "--messages", 100_000)?;
-    let rounds = flag(args, "--rounds", 3)?.max(1);
+/// The nearest-rank percentile (`p` in 0..=1); NaN for no values.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.clamp(1, sorted.len().max(1)) - 1)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// One line of a result table: what, how much, the ratio to its baseline, the target.
+fn row(measure: &str, value: String, ratio: Option<f64>, target: &str) {
+    let ratio = ratio.map(|r| format!("{r:.2}")).unwrap_or_default();
+    println!("{measure:<58} {value:>11} {ratio:>7} {target:>10}");
+}
+
+/// A fresh working directory, removed at the end unless BATON_BENCH_KEEP is set (to
+/// look at the servers' and caches' files afterwards).
+fn work_dir() -> BenchResult<(Option<tempfile::TempDir>, PathBuf)> {
     let work = tempfile::Builder::new()
         .prefix("baton-bench-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    // BATON_BENCH_KEEP=1 leaves the server's and the caches' files for a closer look.
-    let (_guard, work) = if std::env::var_os("BATON_BENCH_KEEP").is_some() {
+    Ok(if std::env::var_os("BATON_BENCH_KEEP").is_some() {
         let kept = work.keep();
         eprintln!("keeping {}", kept.display());
         (None, kept)
     } else {
         let path = work.path().to_path_buf();
         (Some(work), path)
-    };
+    })
+}
+
+async fn sync_bench(args: &[String]) -> BenchResult {
+    let messages = flag(args, "--messages", 100_000)?;
+    let rounds = flag(args, "--rounds", 3)?.max(1);
+    let (_guard, work) = work_dir()?;
 
     eprintln!("starting a private Dovecot and loading {messages} messages …");
     let server = Dovecot::start(DovecotOptions {
