@@ -45,6 +45,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+BATON_DEMO="$demo" \
+BATON_DEMO_DIR="$work/demo" \
 BATON_WEBDRIVER="http://127.0.0.1:$port" \
 BATON_APP="$CARGO_TARGET_DIR/debug/baton" \
 BATON_E2E_OUT="$out" \

@@ -2,6 +2,7 @@
 //! methods and forward the events; nothing else of the engine is needed to run Baton.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ use crate::team::{
 use crate::team_host::Hosted;
 use crate::team_link::{TeamContext, TeamLink};
 
+/// How often a team server that could not start is tried again.
+const HOSTING_RETRY: Duration = Duration::from_secs(3);
 /// How long shutdown waits for the connection tasks before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -53,6 +56,8 @@ struct Inner {
     running: Mutex<Option<Running>>,
     /// The team server hosted inside this app, when it hosts one.
     hosted: tokio::sync::Mutex<Option<Hosted>>,
+    /// Whether `hosted` holds a running server, readable without waiting.
+    hosting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The parts that exist while an account is configured.
@@ -84,6 +89,7 @@ impl Engine {
                 connectivity,
                 running: Mutex::new(None),
                 hosted: tokio::sync::Mutex::new(None),
+                hosting: Default::default(),
             }),
         };
         engine.forward_connectivity();
@@ -93,6 +99,8 @@ impl Engine {
                 // that cannot start leaves claims working on the mailbox.
                 if let Err(problem) = engine.start_hosting(&account, &host).await {
                     tracing::error!("hosting the team server: {problem} ({:?})", problem.detail);
+                    // Most often the port is still held by a Baton that is closing.
+                    engine.retry_hosting(account.clone(), host);
                 }
             }
             engine.start(account).await?;
@@ -296,6 +304,7 @@ impl Engine {
         let team = TeamContext {
             me: member.to_owned(),
             sync: ctx.clone(),
+            hosting: self.inner.hosting.clone(),
         };
         Some(Arc::new(TeamLink::start(
             &settings,
@@ -303,6 +312,33 @@ impl Engine {
             team,
             actions.clone(),
         )))
+    }
+
+    /// Tries to host again every few seconds until it works, hosting is turned off, or
+    /// the engine is gone. Members' links reconnect by themselves once it is up.
+    fn retry_hosting(&self, account: AccountSettings, host: HostSettings) {
+        let engine = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HOSTING_RETRY).await;
+                let Some(inner) = engine.upgrade() else {
+                    return;
+                };
+                let engine = Engine { inner };
+                if engine.inner.profile.hosting().ok().flatten().as_ref() != Some(&host)
+                    || engine.inner.hosted.lock().await.is_some()
+                {
+                    return;
+                }
+                match Box::pin(engine.start_hosting(&account, &host)).await {
+                    Ok(()) => {
+                        tracing::info!("hosting the team server");
+                        return;
+                    }
+                    Err(problem) => tracing::debug!("hosting the team server: {problem}"),
+                }
+            }
+        });
     }
 
     async fn start_hosting(&self, account: &AccountSettings, host: &HostSettings) -> Result<()> {
@@ -321,6 +357,7 @@ impl Engine {
         // This member joins its own server once; later starts find the secret stored.
         let invite = started.invite(&account.member_id).await?;
         *hosted = Some(started);
+        self.inner.hosting.store(true, Ordering::SeqCst);
         drop(hosted);
         if let Some(invite) = invite {
             self.store_team_secret(&settings, &account.member_id, &invite.code)
@@ -369,6 +406,7 @@ impl Engine {
         if let Some(hosted) = self.inner.hosted.lock().await.take() {
             hosted.shutdown().await;
         }
+        self.inner.hosting.store(false, Ordering::SeqCst);
         self.inner.profile.save_hosting(None)?;
         self.inner.profile.save_team_server(None)?;
         self.restart().await
@@ -581,6 +619,7 @@ impl Engine {
                 members: Vec::new(),
                 server: TeamServerState::NotConfigured,
                 state_home: TeamStateHome::Unknown,
+                hosting: self.inner.hosting.load(Ordering::SeqCst),
             };
         };
         let server = running
@@ -590,6 +629,7 @@ impl Engine {
         TeamContext {
             me: self.member(),
             sync: running.ctx.clone(),
+            hosting: self.inner.hosting.clone(),
         }
         .overview(server)
     }

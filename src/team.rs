@@ -62,6 +62,8 @@ pub struct TeamOverview {
     pub members: Vec<String>,
     pub server: TeamServerState,
     pub state_home: TeamStateHome,
+    /// This computer hosts the team server (inside the app).
+    pub hosting: bool,
 }
 
 /// Presence on the conversations that have any, for the list's avatars.

@@ -21,10 +21,23 @@ pub const HOSTED_MAILBOX: &str = "shared";
 /// The member id the server's own mailbox connection uses; it never holds anything.
 const SERVER_MEMBER: &str = "team-server";
 
+/// Where a profile's hosted server keeps its data (its store, and its own cache).
+pub fn host_dir(profile: &Profile) -> std::path::PathBuf {
+    profile.dir().join("team-server")
+}
+
+/// The hosted server's store, under `host_dir`.
+pub fn store_dir(profile: &Profile) -> std::path::PathBuf {
+    host_dir(profile).join("store")
+}
+
 pub struct Hosted {
     server: RunningServer,
     engine: Engine,
+    /// How this computer reaches the server.
     settings: TeamServerSettings,
+    /// How colleagues reach it: by this computer's name when it is open to the network.
+    shared_settings: TeamServerSettings,
 }
 
 impl Hosted {
@@ -51,7 +64,7 @@ impl Hosted {
                 )
             })?
         };
-        let base = profile.dir().join("team-server");
+        let base = host_dir(profile);
         let server_profile = Profile::open(&base, "host")?;
         // Boxed: an engine that opens a hosted engine would contain its own future.
         let engine: Engine = Box::pin(Engine::open(server_profile, secrets)).await?;
@@ -72,7 +85,7 @@ impl Hosted {
                 TlsConfig::None,
             )
         };
-        let mut config = ServerConfig::loopback(base.join("store"), &[HOSTED_MAILBOX]);
+        let mut config = ServerConfig::loopback(store_dir(profile), &[HOSTED_MAILBOX]);
         config.listen = listen;
         config.tls = tls;
         let started = TeamServer::start_with(
@@ -96,10 +109,18 @@ impl Hosted {
             fingerprint: server.fingerprint().map(str::to_owned),
             mailbox: HOSTED_MAILBOX.to_owned(),
         };
+        let shared_settings = match (host.open_to_network, host_name()) {
+            (true, Some(name)) => TeamServerSettings {
+                url: format!("wss://{name}:{port}/"),
+                ..settings.clone()
+            },
+            _ => settings.clone(),
+        };
         Ok(Hosted {
             server,
             engine,
             settings,
+            shared_settings,
         })
     }
 
@@ -113,7 +134,7 @@ impl Hosted {
     pub async fn invite(&self, member: &str) -> Result<Option<TeamInvite>> {
         let enrollment = self.server.add_member(HOSTED_MAILBOX, member).await?;
         Ok(enrollment.invite.map(|code| TeamInvite {
-            settings: self.settings.clone(),
+            settings: self.shared_settings.clone(),
             member: member.to_owned(),
             code,
         }))
@@ -127,6 +148,21 @@ impl Hosted {
             self.engine.shutdown().await;
         })
     }
+}
+
+/// This computer's name on the network, as colleagues' computers would look it up.
+fn host_name() -> Option<String> {
+    let name = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())?;
+    let name = name.trim().to_ascii_lowercase();
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    valid.then_some(name)
 }
 
 /// Exchanges an invite code for the member's secret on the server.

@@ -35,6 +35,8 @@ struct Known {
 pub struct TeamContext {
     pub me: String,
     pub sync: SyncContext,
+    /// Whether this computer hosts the team server.
+    pub hosting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TeamContext {
@@ -53,6 +55,7 @@ impl TeamContext {
             members: members.into_iter().collect(),
             server,
             state_home,
+            hosting: self.hosting.load(std::sync::atomic::Ordering::SeqCst),
         }
     }
 }

@@ -5,20 +5,39 @@
 //! ```text
 //! baton-demo up --dir DIR      start (and on first run, fill) the mailbox; write profiles
 //! baton-demo down --dir DIR    stop the mailbox
+//! baton-demo act --dir DIR --member bram --subject S claim|release|owner=NAME
+//!                              a colleague at another desk: claim or release the
+//!                              conversation with subject S through the team server
+//!                              (or the mailbox), or wait until NAME holds it
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::Engine;
+use baton::connectivity::Connectivity;
+use baton::conversation::{TeamAction, View};
+use baton::team::TeamServerState;
 
 use baton::account::{AccountSettings, Security, ServerEndpoint};
 use baton::dev::corpus::{self, CorpusOptions};
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::profile::Profile;
 use baton::secrets::{OsKeychain, SecretStore};
+use baton::team::{HostSettings, TeamServerSettings};
+use baton::team_host::{HOSTED_MAILBOX, store_dir};
+use baton::teamsync::ServerConfig;
+use baton::teamsync::auth::Verifier;
+use baton::teamsync::members;
+use baton::teamsync::store::Store as TeamStore;
 
 /// Must match the desktop shell's keychain service name.
 const KEYCHAIN_SERVICE: &str = "baton";
 const MAILBOX: &str = "support";
+/// Where Anna's Baton hosts the team server.
+const TEAM_PORT: u16 = 7467;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,8 +50,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("up") => up(&dir),
         Some("down") => down(&dir),
+        Some("act") => act(&dir, &args),
         _ => {
-            eprintln!("usage: baton-demo up|down [--dir DIR]");
+            eprintln!(
+                "usage: baton-demo up|down [--dir DIR]\n       \
+                 baton-demo act [--dir DIR] --member M --subject S claim|release|owner=NAME"
+            );
             return ExitCode::from(2);
         }
     };
@@ -103,6 +126,7 @@ fn up(dir: &Path) -> Result<(), String> {
             .set(&settings.credential_key(), member.password)
             .map_err(|e| format!("{e}: {}", e.detail.as_deref().unwrap_or_default()))?;
     }
+    provision_team(&app_dir)?;
     println!(
         "The demo shared mailbox {} is up on 127.0.0.1:{port} (IMAP over TLS).",
         options.shared_address
@@ -114,6 +138,164 @@ fn up(dir: &Path) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Acts as a member from the command line, through the same engine the app uses.
+fn act(dir: &Path, args: &[String]) -> Result<(), String> {
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .ok_or(format!("{name} is required"))
+    };
+    let member = flag("--member")?;
+    let subject = flag("--subject")?;
+    let what = args.last().cloned().unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let profile = Profile::open(&dir.join("app"), &member).map_err(|e| e.to_string())?;
+        let secrets: Arc<dyn SecretStore> = Arc::new(OsKeychain::new(KEYCHAIN_SERVICE, &member));
+        let engine = Engine::open(profile, secrets)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = act_on(&engine, &subject, &what).await;
+        engine.shutdown().await;
+        result
+    })
+}
+
+async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let wait = |what: &str| {
+        if Instant::now() > deadline {
+            Err(format!("timed out waiting for {what}"))
+        } else {
+            Ok(())
+        }
+    };
+    while !matches!(
+        engine.connectivity(),
+        Connectivity::Online { syncing: false }
+    ) || matches!(engine.team().server, TeamServerState::Connecting)
+    {
+        wait("the mailbox and the team server")?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let find = || {
+        let mut offset = 0;
+        loop {
+            let page = engine.list_conversations(View::All, offset, 500);
+            if let Some(row) = page.rows.iter().find(|r| r.subject == subject) {
+                return Some(row.clone());
+            }
+            if page.rows.is_empty() {
+                return None;
+            }
+            offset += page.rows.len() as u32;
+        }
+    };
+    let row = find().ok_or(format!("no conversation with subject {subject:?}"))?;
+    match what {
+        "claim" | "release" => {
+            let action = if what == "claim" {
+                TeamAction::Claim
+            } else {
+                TeamAction::Release
+            };
+            engine
+                .act(row.id, action)
+                .await
+                .map_err(|p| format!("{p} ({:?})", p.holder))?;
+            println!("{what}: done");
+        }
+        other => {
+            let owner = other
+                .strip_prefix("owner=")
+                .ok_or(format!("unknown action {other:?}"))?;
+            while find().and_then(|r| r.owner).as_deref() != Some(owner) {
+                wait(&format!("{owner} to hold it"))?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            println!("{owner} holds it");
+        }
+    }
+    Ok(())
+}
+
+/// Anna's Baton hosts the team server (on `TEAM_PORT`, this computer only); every member
+/// is enrolled in it ahead of time with a secret in their credential store, so the
+/// windows coordinate from the first start. Members who have their secret already are
+/// left alone (the server may be running in Anna's window and holding its store).
+fn provision_team(app_dir: &Path) -> Result<(), String> {
+    let host = Profile::open(app_dir, MEMBERS[0].id).map_err(|e| e.to_string())?;
+    host.save_hosting(Some(&HostSettings {
+        port: TEAM_PORT,
+        open_to_network: false,
+    }))
+    .map_err(|e| e.to_string())?;
+    let settings = TeamServerSettings {
+        url: format!("ws://127.0.0.1:{TEAM_PORT}/"),
+        fingerprint: None,
+        mailbox: HOSTED_MAILBOX.to_owned(),
+    };
+    let mut missing = Vec::new();
+    for member in &MEMBERS {
+        let profile = Profile::open(app_dir, member.id).map_err(|e| e.to_string())?;
+        profile
+            .save_team_server(Some(&settings))
+            .map_err(|e| e.to_string())?;
+        let keychain = OsKeychain::new(KEYCHAIN_SERVICE, member.id);
+        if keychain
+            .get(&settings.credential_key())
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            missing.push((member.id, keychain));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let config = ServerConfig::loopback(store_dir(&host), &[HOSTED_MAILBOX]);
+        let store = TeamStore::open(&config.store, config.log_keep).map_err(|e| {
+            format!(
+                "{e} (is Baton running as {}? close it first)",
+                MEMBERS[0].id
+            )
+        })?;
+        let verifier = Verifier::new(1);
+        for (member, keychain) in missing {
+            let enrolled = members::enroll(&store, &verifier, &config, HOSTED_MAILBOX, member)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(invite) = enrolled.invite else {
+                return Err(format!(
+                    "{member} is enrolled in the team server but its secret is gone; \
+                     remove {} to start the team afresh",
+                    store_dir(&host).display()
+                ));
+            };
+            let secret = members::redeem(&store, &verifier, HOSTED_MAILBOX, member, &invite)
+                .await
+                .map_err(|(_, message)| message)?;
+            keychain
+                .set(&settings.credential_key(), &secret)
+                .map_err(|e| e.to_string())?;
+        }
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// The port and CA of a demo mailbox that is already running in `dir`.

@@ -184,7 +184,11 @@ me: string,
 /**
  * Colleagues known to use Baton on this mailbox, this member included.
  */
-members: Array<string>, server: TeamServerState, state_home: TeamStateHome, };
+members: Array<string>, server: TeamServerState, state_home: TeamStateHome, 
+/**
+ * This computer hosts the team server (inside the app).
+ */
+hosting: boolean, };
 
 export type PresenceOn = { id: ConversationId, present: Array<Presence>, };
 
