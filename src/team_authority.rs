@@ -29,11 +29,17 @@ const OUTSIDE_QUEUE: usize = 4096;
 
 /// (owner, status) last reported per conversation, so a change is reported once.
 type Reported = Arc<Mutex<HashMap<ConversationId, (Option<String>, Status)>>>;
+type InFlight = Arc<Mutex<std::collections::HashSet<ConversationId>>>;
 
 pub struct ImapAuthority {
     engine: Engine,
     reported: Reported,
+    /// Conversations a change is being carried out on: the watcher leaves them to
+    /// `apply`, so the change is announced once, under the member's own request.
+    in_flight: InFlight,
     outside: Mutex<Option<mpsc::Receiver<ConversationRecord>>>,
+    /// For a change by someone else found while carrying out a refused one.
+    outside_sender: mpsc::Sender<ConversationRecord>,
 }
 
 impl ImapAuthority {
@@ -43,9 +49,16 @@ impl ImapAuthority {
         let authority = Arc::new(ImapAuthority {
             engine: engine.clone(),
             reported: Default::default(),
+            in_flight: Default::default(),
             outside: Mutex::new(Some(receiver)),
+            outside_sender: sender.clone(),
         });
-        tokio::spawn(watch(engine, authority.reported.clone(), sender));
+        tokio::spawn(watch(
+            engine,
+            authority.reported.clone(),
+            authority.in_flight.clone(),
+            sender,
+        ));
         authority
     }
 
@@ -108,21 +121,47 @@ impl Authority for ImapAuthority {
                     )
                 });
             }
-            self.engine
+            self.in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id);
+            let acted = self
+                .engine
                 .act_as(request.member, id, request.action.clone())
-                .await
-                .map_err(|problem| rejection(problem, request.now_ms))?;
-            let (state, version) = self.record_of(id).await.ok_or_else(|| {
+                .await;
+            let outcome = self.record_of(id).await;
+            // The watcher left this conversation alone meanwhile; what it would have
+            // reported is this state, announced below or by the refusal's record.
+            let before = outcome.as_ref().and_then(|(state, _)| {
+                self.reported()
+                    .insert(id, (state.owner.clone(), state.status))
+            });
+            self.in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            if let Err(problem) = acted {
+                // Refused: someone else changed it. Tell everyone what it is now.
+                if let Some((state, version)) = outcome
+                    && before != Some((state.owner.clone(), state.status))
+                {
+                    let now = crate::store::now_ms().max(0) as u64;
+                    let _ = self
+                        .outside_sender
+                        .send(record(id, state, version, now))
+                        .await;
+                }
+                return Err(rejection(problem, request.now_ms));
+            }
+            let (state, version) = outcome.ok_or_else(|| {
                 Rejection::new(ErrorCode::Unavailable, "the conversation disappeared")
             })?;
-            let now = (state.owner.clone(), state.status);
-            let before = self.reported().insert(id, now.clone());
-            if before.as_ref() == Some(&now)
-                || (before.is_none()
-                    && request
-                        .current
-                        .is_some_and(|c| c.owner == now.0 && c.status == now.1))
-            {
+            // Unchanged when the server already had this state (claiming what one holds).
+            let same = match request.current {
+                Some(current) => current.owner == state.owner && current.status == state.status,
+                None => state.owner.is_none() && state.status == Status::Open,
+            };
+            if same {
                 return Ok(Decision::Unchanged);
             }
             Ok(Decision::Changed(ConversationRecord {
@@ -206,7 +245,12 @@ fn record(
 }
 
 /// Reports every change of a conversation's owner or status seen in the mailbox.
-async fn watch(engine: Engine, reported: Reported, sender: mpsc::Sender<ConversationRecord>) {
+async fn watch(
+    engine: Engine,
+    reported: Reported,
+    in_flight: InFlight,
+    sender: mpsc::Sender<ConversationRecord>,
+) {
     let mut events = engine.events();
     while let Some(event) = events.next().await {
         let ids: Option<Vec<ConversationId>> = match event {
@@ -222,8 +266,10 @@ async fn watch(engine: Engine, reported: Reported, sender: mpsc::Sender<Conversa
         let now = crate::store::now_ms().max(0) as u64;
         let changed: Vec<ConversationRecord> = {
             let mut reported = reported.lock().unwrap_or_else(|p| p.into_inner());
+            let in_flight = in_flight.lock().unwrap_or_else(|p| p.into_inner());
             states
                 .into_iter()
+                .filter(|(id, _, _)| !in_flight.contains(id))
                 .filter(|(id, state, _)| {
                     let now = (state.owner.clone(), state.status);
                     let before = reported.insert(*id, now.clone());

@@ -151,10 +151,21 @@ async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_co
     let c1 = q1.0.to_string();
 
     // Anna claims through the server: Bram hears it at once, and it is in the mailbox.
-    anna.change(&c0, &Action::Claim, None)
+    let seq = anna
+        .change(&c0, &Action::Claim, None)
         .await
         .expect("anna claims");
-    see(&mut bram_events, &c0, Some("anna"), Status::Open).await;
+    // The event carries the seq of the change that was acknowledged, once.
+    let event = loop {
+        match tokio::time::timeout(WAIT, bram_events.recv()).await {
+            Ok(Ok(TeamEvent::Change(e))) if e.record.conversation == c0 => break e,
+            Ok(Ok(_)) => {}
+            other => panic!("no event for the claim: {other:?}"),
+        }
+    };
+    assert_eq!(event.seq, seq);
+    assert_eq!(event.record.owner.as_deref(), Some("anna"));
+    assert_eq!(event.record.by, "anna");
     wait_until(WAIT, "chloe sees anna's keyword through IMAP", || {
         owner_in(&chloe, q0).as_deref() == Some("anna")
     })
