@@ -44,8 +44,11 @@
 //!  "by":"anna","at_ms":1767225600000}
 //! {"type":"presence","member":"bram","conversation":"…","activity":"viewing"}
 //! {"type":"pong","id":"p1"}
+//! {"type":"batch","frames":[{"type":"event",…},{"type":"presence",…}]}
 //! ```
 //!
+//! - Events and presence that queued up for a connection while it was being written to
+//!   arrive as one `batch` of frames, in order; a client handles them one by one.
 //! - Every accepted change gets the mailbox's next `seq`; it is on disk before the `ok`
 //!   is sent, and every member connected to the mailbox (the sender too) gets the
 //!   `event`. `ok.seq` is the seq of the change, or the current seq when nothing had to
@@ -222,6 +225,11 @@ pub enum ServerFrame {
         #[serde(default)]
         id: Option<String>,
     },
+    /// Several frames in one, in order: what queued up for a connection while it was
+    /// being written to (under load, one frame per event costs more than the events).
+    Batch {
+        frames: Vec<ServerFrame>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,6 +341,20 @@ pub fn valid_request_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_holds_frames_in_order() {
+        let text = r#"{"type":"batch","frames":[
+            {"type":"event","seq":7,"conversation":"c","owner":"anna","status":"open","version":2,"by":"anna","at_ms":1},
+            {"type":"presence","member":"bram","conversation":"c","activity":"viewing"}]}"#;
+        let ServerFrame::Batch { frames } = serde_json::from_str(text).expect("parses") else {
+            panic!("not a batch");
+        };
+        assert!(
+            matches!(&frames[0], ServerFrame::Event(e) if e.seq == 7 && e.record.owner.as_deref() == Some("anna"))
+        );
+        assert!(matches!(&frames[1], ServerFrame::Presence(p) if p.member == "bram"));
+    }
 
     #[test]
     fn client_frames_parse_strictly() {

@@ -25,6 +25,9 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Bytes read from the socket at a time (frames larger than this still arrive whole).
+const READ_BUFFER: usize = 8 * 1024;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
@@ -119,6 +122,9 @@ impl TeamServer {
                 .with_detail(e.to_string())
         })?;
         let ws_config = WebSocketConfig::default()
+            // tungstenite zeroes this much before every socket read: with the default
+            // 128 KiB that, not the events, was most of the fan-out's cost.
+            .read_buffer_size(READ_BUFFER)
             .max_message_size(Some(config.limits.max_message_bytes))
             .max_frame_size(Some(config.limits.max_message_bytes));
         let shared = Arc::new(Shared {
@@ -529,6 +535,9 @@ struct Connection<'a, S> {
     id: u64,
     guard: FloodGuard,
     bad_frames: u32,
+    /// When events last went out and how many, for coalescing them under load.
+    last_sent: Instant,
+    last_batch: usize,
 }
 
 /// Who a connection is, once authenticated.
@@ -536,6 +545,21 @@ struct Session {
     hub: Arc<MailboxHub>,
     member: String,
     events: broadcast::Receiver<Utf8Bytes>,
+}
+
+/// Events sent to one connection with one write at most.
+const MAX_BATCH: usize = 256;
+/// How long after its last write a connection gathers events before the next one: a
+/// little while events come one by one (latency first), longer once they came in
+/// bunches (throughput first: hundreds of members each woken per event is what fan-out
+/// costs). Quiet connections send at once.
+const COALESCE_QUIET: Duration = Duration::from_millis(2);
+const COALESCE_BUSY: Duration = Duration::from_millis(25);
+
+enum Batch {
+    Sent,
+    Failed,
+    Lagged(u64),
 }
 
 impl<'a, S> Connection<'a, S>
@@ -551,6 +575,10 @@ where
             id: shared.next_connection.fetch_add(1, Ordering::Relaxed),
             guard: FloodGuard::new(limits.messages_per_second, limits.burst, Instant::now()),
             bad_frames: 0,
+            last_sent: Instant::now()
+                .checked_sub(COALESCE_BUSY)
+                .unwrap_or_else(Instant::now),
+            last_batch: 0,
         }
     }
 
@@ -563,6 +591,51 @@ where
             tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(Message::Text(text))).await,
             Ok(Ok(()))
         )
+    }
+
+    /// Sends the queued events, and any more already waiting, as one frame (a batch):
+    /// under load, a frame and a write per event per connection is what limits the
+    /// fan-out, not the events themselves.
+    async fn send_queued(
+        &mut self,
+        mut queued: Vec<Utf8Bytes>,
+        events: &mut broadcast::Receiver<Utf8Bytes>,
+    ) -> Batch {
+        let mut lagged = None;
+        while queued.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(text) => queued.push(text),
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    lagged = Some(missed);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let count = queued.len();
+        let text = if queued.len() == 1 {
+            queued.pop().unwrap_or_default()
+        } else {
+            // The frames are JSON already (encoded once for every connection): joined,
+            // not parsed and encoded again.
+            let mut batch =
+                String::with_capacity(queued.iter().map(|t| t.len() + 1).sum::<usize>() + 32);
+            batch.push_str(r#"{"type":"batch","frames":["#);
+            for (i, frame) in queued.iter().enumerate() {
+                if i > 0 {
+                    batch.push(',');
+                }
+                batch.push_str(frame.as_str());
+            }
+            batch.push_str("]}");
+            Utf8Bytes::from(batch)
+        };
+        if !self.send_text(text).await {
+            return Batch::Failed;
+        }
+        self.last_sent = Instant::now();
+        self.last_batch = count;
+        lagged.map_or(Batch::Sent, Batch::Lagged)
     }
 
     async fn error(&mut self, id: Option<String>, code: ErrorCode, message: impl Into<String>) {
@@ -727,6 +800,9 @@ where
     async fn serve_session(&mut self, session: &mut Session) {
         let silence = self.shared.silence;
         let mut deadline = tokio::time::Instant::now() + silence;
+        // Events waiting to go out, and when they go.
+        let mut queued: Vec<Utf8Bytes> = Vec::new();
+        let mut flush_at: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 biased;
@@ -734,11 +810,35 @@ where
                     self.error(None, ErrorCode::ShuttingDown, "the team server is stopping").await;
                     return;
                 }
-                event = session.events.recv() => match event {
-                    Ok(text) => {
-                        if !self.send_text(text).await {
+                _ = tokio::time::sleep_until(flush_at.unwrap_or(deadline)), if flush_at.is_some() => {
+                    flush_at = None;
+                    match self.send_queued(std::mem::take(&mut queued), &mut session.events).await {
+                        Batch::Sent => {}
+                        Batch::Failed => return,
+                        Batch::Lagged(missed) => {
+                            tracing::warn!(peer = %self.peer, member = %session.member, missed, "connection lagged");
+                            self.error(
+                                None,
+                                ErrorCode::Lagged,
+                                "this connection fell behind; reconnect to catch up",
+                            )
+                            .await;
                             return;
                         }
+                    }
+                }
+                // While a batch is due, events wait in the channel (no wake-up per event);
+                // the flush collects them.
+                event = session.events.recv(), if flush_at.is_none() => match event {
+                    Ok(text) => {
+                        queued.push(text);
+                        // A connection that was quiet gets it at once; one just written
+                        // to gathers what follows for a moment (see `COALESCE_QUIET`).
+                        let wait = if self.last_batch > 1 { COALESCE_BUSY } else { COALESCE_QUIET };
+                        flush_at.get_or_insert_with(|| {
+                            tokio::time::Instant::from_std(self.last_sent + wait)
+                                .max(tokio::time::Instant::now())
+                        });
                     }
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(peer = %self.peer, member = %session.member, missed, "connection lagged");
