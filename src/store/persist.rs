@@ -104,20 +104,40 @@ pub fn chunk_key(slot: u16, chunk: u32) -> [u8; 6] {
     key
 }
 
+/// How often and how long `open_when_free` waits for a lock a closing database holds.
+const LOCK_RETRIES: usize = 100;
+const LOCK_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Opens a sled database, waiting up to two seconds for its file lock: sled lets go of
+/// it a moment after the last handle is dropped, so a database closed in this process
+/// (an engine restarting, a store reopened) would otherwise look taken.
+pub fn open_when_free(config: &sled::Config) -> sled::Result<sled::Db> {
+    let mut attempt = config.open();
+    for _ in 0..LOCK_RETRIES {
+        match &attempt {
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(LOCK_RETRY_WAIT);
+                attempt = config.open();
+            }
+            _ => break,
+        }
+    }
+    attempt
+}
+
 impl Persist {
     /// Opens the cache in `dir` and starts the thread that owns it, which reads all of
     /// it into the returned receiver. Also returns the saved list snapshot.
     pub fn open(dir: &Path) -> Result<Opened> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
             // Chunks stay well below a quarter segment, so sled keeps them inline rather
             // than as separate blob files (its less-trodden path).
             .segment_size(8 * 1024 * 1024)
             // Flushes come from the cache thread only (see the module comment).
-            .flush_every_ms(None)
-            .open()
-            .map_err(cache_problem)?;
+            .flush_every_ms(None);
+        let db = open_when_free(&config).map_err(cache_problem)?;
         let schema = db
             .get("schema")
             .map_err(cache_problem)?

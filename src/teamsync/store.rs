@@ -111,21 +111,21 @@ impl Store {
             .with_detail(e.to_string())
         })?;
         let path: PathBuf = dir.join("db");
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             // Flushes come from the store thread only (see the module comment).
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| {
-                Problem::new(
-                    ProblemCode::CacheFailed,
-                    format!(
-                        "could not open the store {} (is another baton-sync using it?)",
-                        path.display()
-                    ),
-                )
-                .with_detail(e.to_string())
-            })?;
+            .flush_every_ms(None);
+        let attempt = crate::store::persist::open_when_free(&config);
+        let db = attempt.map_err(|e| {
+            Problem::new(
+                ProblemCode::CacheFailed,
+                format!(
+                    "could not open the store {} (is another baton-sync using it?)",
+                    path.display()
+                ),
+            )
+            .with_detail(e.to_string())
+        })?;
         let epoch = match db.get("epoch").map_err(store_problem)? {
             Some(value) => String::from_utf8_lossy(&value).into_owned(),
             None => {
