@@ -183,9 +183,9 @@ impl Authority for ImapAuthority {
                 loop {
                     match self.engine.connectivity() {
                         Connectivity::Online { syncing: false } => return true,
-                        Connectivity::Offline { .. } | Connectivity::NotConfigured => {
-                            return false;
-                        }
+                        // Refused for good (a wrong password): no point waiting. Not
+                        // configured yet is the moment between opening and starting.
+                        Connectivity::Offline { .. } => return false,
                         _ => {}
                     }
                     if events.next().await.is_none() {
