@@ -74,6 +74,8 @@ struct Running {
     ready: watch::Receiver<bool>,
     /// The link to the team server, when one is configured.
     team: Option<Arc<TeamLink>>,
+    /// This member's id, from the account the connections run with.
+    member: String,
 }
 
 impl Engine {
@@ -199,6 +201,7 @@ impl Engine {
         let (bodies, requests) = mpsc::channel(64);
         let (actions, action_requests) = mpsc::channel(64);
         let member = connection.account.member_id.clone();
+        let connection_member = member.clone();
         let team = self.team_link(&member, &ctx, &actions).await;
         let worker = SyncWorker {
             connection: connection.clone(),
@@ -271,6 +274,7 @@ impl Engine {
             tasks,
             ready,
             team,
+            member: connection_member,
         });
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())
@@ -578,13 +582,12 @@ impl Engine {
         }
     }
 
+    /// This member's id (empty before an account is set up); kept with the running
+    /// connections, so asking costs no file read.
     fn member(&self) -> String {
-        self.inner
-            .profile
-            .account()
-            .ok()
-            .flatten()
-            .map(|a| a.member_id)
+        self.running_ref()
+            .as_ref()
+            .map(|r| r.member.clone())
             .unwrap_or_default()
     }
 
@@ -615,7 +618,7 @@ impl Engine {
         let running = self.running_ref();
         let Some(running) = running.as_ref() else {
             return TeamOverview {
-                me: self.member(),
+                me: String::new(),
                 members: Vec::new(),
                 server: TeamServerState::NotConfigured,
                 state_home: TeamStateHome::Unknown,
@@ -626,8 +629,9 @@ impl Engine {
             .team
             .as_ref()
             .map_or(TeamServerState::NotConfigured, |link| link.state());
+        // Not `self.member()`: that takes the lock held here.
         TeamContext {
-            me: self.member(),
+            me: running.member.clone(),
             sync: running.ctx.clone(),
             hosting: self.inner.hosting.clone(),
         }
@@ -673,15 +677,7 @@ impl Engine {
     /// The colleagues who use Baton on this mailbox (their claim keyword is known to
     /// it), this member included.
     pub fn team_members(&self) -> Vec<String> {
-        let running = self.running_ref();
-        let Some(running) = running.as_ref() else {
-            return Vec::new();
-        };
-        let mut members = running.ctx.keywords.members();
-        if let Some(account) = self.inner.profile.account().ok().flatten() {
-            members.insert(account.member_id);
-        }
-        members.into_iter().collect()
+        self.team().members
     }
 
     /// The raw message, from the body cache or the server.

@@ -14,7 +14,7 @@ use crate::secrets::SecretStore;
 use crate::team::{HostSettings, TeamInvite, TeamServerSettings};
 use crate::team_authority::ImapAuthority;
 use crate::teamsync::config::TlsConfig;
-use crate::teamsync::{Authority, RunningServer, ServerConfig, TeamClient, TeamServer, Trust};
+use crate::teamsync::{Authority, RunningServer, ServerConfig, TeamClient, TeamServer};
 
 /// The mailbox's id on a hosted server: it serves exactly one.
 pub const HOSTED_MAILBOX: &str = "shared";
@@ -168,17 +168,19 @@ fn host_name() -> Option<String> {
 /// Exchanges an invite code for the member's secret on the server.
 pub async fn redeem(settings: &TeamServerSettings, member: &str, code: &str) -> Result<String> {
     settings.validate()?;
-    let trust = match &settings.fingerprint {
-        Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
-        None => Trust::System,
-    };
-    TeamClient::redeem(&settings.url, &trust, &settings.mailbox, member, code)
-        .await
-        .map_err(|e| {
-            let code = match e.code {
-                crate::teamsync::ErrorCode::Disconnected => ProblemCode::Unreachable,
-                _ => ProblemCode::AuthFailed,
-            };
-            Problem::new(code, "the team server did not accept the invite").with_detail(e.message)
-        })
+    TeamClient::redeem(
+        &settings.url,
+        &crate::team_link::trust(settings),
+        &settings.mailbox,
+        member,
+        code,
+    )
+    .await
+    .map_err(|e| {
+        let code = match e.code {
+            crate::teamsync::ErrorCode::Disconnected => ProblemCode::Unreachable,
+            _ => ProblemCode::AuthFailed,
+        };
+        Problem::new(code, "the team server did not accept the invite").with_detail(e.message)
+    })
 }

@@ -75,11 +75,13 @@ impl TeamLink {
         team: TeamContext,
         refresh: mpsc::Sender<ActionRequest>,
     ) -> TeamLink {
-        let trust = match &settings.fingerprint {
-            Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
-            None => Trust::System,
-        };
-        let options = ClientOptions::new(&settings.url, trust, &settings.mailbox, &team.me, secret);
+        let options = ClientOptions::new(
+            &settings.url,
+            trust(settings),
+            &settings.mailbox,
+            &team.me,
+            secret,
+        );
         let (client, events) = TeamClient::start(options);
         let known = Arc::new(Mutex::new(Known {
             server: Some(TeamServerState::Connecting),
@@ -167,6 +169,15 @@ impl TeamLink {
     pub async fn shutdown(self) {
         self.task.abort();
         self.client.shutdown().await;
+    }
+}
+
+/// How the client trusts the server: the pinned fingerprint of a self-signed server, or
+/// the system's certificate authorities.
+pub fn trust(settings: &TeamServerSettings) -> Trust {
+    match &settings.fingerprint {
+        Some(fingerprint) => Trust::Pinned(fingerprint.clone()),
+        None => Trust::System,
     }
 }
 

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use baton::Engine;
 use baton::contract::Status;
-use baton::conversation::{ConversationId, ConversationSummary, TeamAction, View};
-use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
+use baton::conversation::{ConversationId, TeamAction, View};
 use baton::problem::ProblemCode;
 use common::raw::RawImap;
 
@@ -80,43 +79,12 @@ async fn a_conditional_store_loses_to_an_earlier_change_and_says_so() {
 
 // ----- the contract through the engine, as the app uses it -----
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn team(members: &[&str]) -> Dovecot {
-    Dovecot::start(DovecotOptions {
-        dir: None,
-        logins: members
-            .iter()
-            .map(|m| Login::new(m, &password(m), "support"))
-            .collect(),
-    })
-    .expect("a private Dovecot must start for this test")
-}
-
-fn row(engine: &Engine, id: ConversationId) -> Option<ConversationSummary> {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.id == id)
-}
-
 fn in_view(engine: &Engine, view: View, id: ConversationId) -> bool {
     engine
         .list_conversations(view, 0, 500)
         .rows
         .iter()
         .any(|r| r.id == id)
-}
-
-fn by_subject(engine: &Engine, subject: &str) -> ConversationId {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.subject == subject)
-        .map(|r| r.id)
-        .expect("the conversation is listed")
 }
 
 async fn owner_is(engine: &Engine, id: ConversationId, owner: Option<&str>, what: &str) {
@@ -285,7 +253,7 @@ async fn claim_race_has_exactly_one_winner_every_round() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let members = ["anna", "bram", "chloe", "dirk"];
-    let server = team(&members);
+    let server = team_dovecot(&members);
     server.import("anna", questions(rounds)).expect("import");
     let dirs: Vec<_> = members
         .iter()

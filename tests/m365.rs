@@ -6,36 +6,13 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use baton::Engine;
-use baton::conversation::{ConversationId, TeamAction, View};
+use baton::conversation::{TeamAction, View};
 use baton::problem::ProblemCode;
 use baton::team::{HostSettings, TeamServerState, TeamStateHome};
 use common::m365::M365Proxy;
 use common::raw::RawImap;
 use common::*;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn id_of(engine: &Engine, subject: &str) -> ConversationId {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.subject == subject)
-        .map(|r| r.id)
-        .expect("listed")
-}
-
-fn owner(engine: &Engine, id: ConversationId) -> Option<String> {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.id == id)
-        .and_then(|r| r.owner)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_keywords_the_team_server_holds_the_baton() {
@@ -65,7 +42,7 @@ async fn without_keywords_the_team_server_holds_the_baton() {
     wait_synced(&anna).await;
     wait_synced(&bram).await;
     assert_eq!(anna.team().state_home, TeamStateHome::TeamServer);
-    let q0 = id_of(&anna, "Question number 0");
+    let q0 = by_subject(&anna, "Question number 0");
 
     // Without a team server a claim cannot be kept anywhere: say so, store nothing.
     let before = proxy.refused.load(Ordering::SeqCst);
@@ -106,7 +83,8 @@ async fn without_keywords_the_team_server_holds_the_baton() {
     .await;
     anna.act(q0, TeamAction::Claim).await.expect("anna claims");
     wait_until(WAIT, "both lists show anna holding it", || {
-        owner(&anna, q0).as_deref() == Some("anna") && owner(&bram, q0).as_deref() == Some("anna")
+        owner_of(&anna, q0).as_deref() == Some("anna")
+            && owner_of(&bram, q0).as_deref() == Some("anna")
     })
     .await;
     let problem = bram.act(q0, TeamAction::Claim).await.expect_err("held");
@@ -116,7 +94,8 @@ async fn without_keywords_the_team_server_holds_the_baton() {
         .await
         .expect("hand over");
     wait_until(WAIT, "bram holds it in both lists", || {
-        owner(&anna, q0).as_deref() == Some("bram") && owner(&bram, q0).as_deref() == Some("bram")
+        owner_of(&anna, q0).as_deref() == Some("bram")
+            && owner_of(&bram, q0).as_deref() == Some("bram")
     })
     .await;
     assert!(

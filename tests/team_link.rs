@@ -4,34 +4,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use baton::Engine;
-use baton::conversation::{ConversationId, TeamAction, View};
+use baton::conversation::TeamAction;
 use baton::problem::ProblemCode;
 use baton::team::{Activity, HostSettings, TeamServerState};
 use common::*;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn id_of(engine: &Engine, subject: &str) -> ConversationId {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.subject == subject)
-        .map(|r| r.id)
-        .expect("listed")
-}
-
-fn owner(engine: &Engine, id: ConversationId) -> Option<String> {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.id == id)
-        .and_then(|r| r.owner)
-}
 
 fn online(engine: &Engine) -> bool {
     matches!(engine.team().server, TeamServerState::Online { .. })
@@ -75,11 +52,11 @@ async fn a_hosted_team_server_carries_claims_and_presence_and_claims_survive_wit
     })
     .await;
 
-    let q0 = id_of(&anna, "Question number 0");
+    let q0 = by_subject(&anna, "Question number 0");
     anna.act(q0, TeamAction::Claim).await.expect("anna claims");
-    assert_eq!(owner(&anna, q0).as_deref(), Some("anna"));
+    assert_eq!(owner_of(&anna, q0).as_deref(), Some("anna"));
     wait_until(WAIT, "bram sees anna's claim", || {
-        owner(&bram, q0).as_deref() == Some("anna")
+        owner_of(&bram, q0).as_deref() == Some("anna")
     })
     .await;
     let refused = bram.act(q0, TeamAction::Claim).await.expect_err("held");
@@ -113,12 +90,12 @@ async fn a_hosted_team_server_carries_claims_and_presence_and_claims_survive_wit
     })
     .await;
     assert!(anna.presence(q0).is_empty());
-    let q1 = id_of(&bram, "Question number 1");
+    let q1 = by_subject(&bram, "Question number 1");
     bram.act(q1, TeamAction::Claim)
         .await
         .expect("claims work without the team server");
     wait_until(WAIT, "anna sees bram's claim through IDLE", || {
-        owner(&anna, q1).as_deref() == Some("bram")
+        owner_of(&anna, q1).as_deref() == Some("bram")
     })
     .await;
     anna.shutdown().await;

@@ -7,11 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use baton::contract::{Action, Status};
-use baton::conversation::{ConversationId, TeamAction, View};
-use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
+use baton::conversation::{TeamAction, View};
+use baton::dev::dovecot::Dovecot;
 use baton::team_authority::ImapAuthority;
 use baton::teamsync::authority::Authority;
 use baton::teamsync::client::{ClientOptions, TeamClient, TeamEvent, Trust};
@@ -21,19 +20,7 @@ use common::raw::RawImap;
 use common::*;
 use tokio::sync::broadcast;
 
-const WAIT: Duration = Duration::from_secs(20);
 const MAILBOX: &str = "support";
-
-fn team(members: &[&str]) -> Dovecot {
-    Dovecot::start(DovecotOptions {
-        dir: None,
-        logins: members
-            .iter()
-            .map(|m| Login::new(m, &password(m), "support"))
-            .collect(),
-    })
-    .expect("a private Dovecot must start for this test")
-}
 
 /// A team server whose authority for the mailbox is an engine logged in as `server`.
 async fn start_server(dovecot: &Dovecot, dir: &std::path::Path) -> (RunningServer, baton::Engine) {
@@ -113,28 +100,9 @@ async fn see_all(
     }
 }
 
-fn id_of(engine: &baton::Engine, subject: &str) -> ConversationId {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.subject == subject)
-        .map(|r| r.id)
-        .expect("listed")
-}
-
-fn owner_in(engine: &baton::Engine, id: ConversationId) -> Option<String> {
-    engine
-        .list_conversations(View::All, 0, 500)
-        .rows
-        .into_iter()
-        .find(|r| r.id == id)
-        .and_then(|r| r.owner)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_come_back() {
-    let dovecot = team(&["server", "anna", "bram", "chloe"]);
+    let dovecot = team_dovecot(&["server", "anna", "bram", "chloe"]);
     dovecot.import("anna", questions(4)).expect("import");
     let dir = tempfile::tempdir().expect("dir");
     let (server, server_engine) = start_server(&dovecot, dir.path()).await;
@@ -145,8 +113,8 @@ async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_co
     let chloe = engine(chloe_dir.path(), &dovecot, "chloe", dovecot.imaps_port).await;
     wait_synced(&chloe).await;
 
-    let q0 = id_of(&server_engine, "Question number 0");
-    let q1 = id_of(&server_engine, "Question number 1");
+    let q0 = by_subject(&server_engine, "Question number 0");
+    let q1 = by_subject(&server_engine, "Question number 1");
     let c0 = q0.0.to_string();
     let c1 = q1.0.to_string();
 
@@ -167,7 +135,7 @@ async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_co
     assert_eq!(event.record.owner.as_deref(), Some("anna"));
     assert_eq!(event.record.by, "anna");
     wait_until(WAIT, "chloe sees anna's keyword through IMAP", || {
-        owner_in(&chloe, q0).as_deref() == Some("anna")
+        owner_of(&chloe, q0).as_deref() == Some("anna")
     })
     .await;
 
@@ -236,7 +204,7 @@ async fn claim_race_through_the_server_has_one_winner_every_round() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let names = ["anna", "bram", "chloe", "dirk"];
-    let dovecot = team(&["server", "anna", "bram", "chloe", "dirk"]);
+    let dovecot = team_dovecot(&["server", "anna", "bram", "chloe", "dirk"]);
     dovecot.import("anna", questions(rounds)).expect("import");
     let dir = tempfile::tempdir().expect("dir");
     let (server, server_engine) = start_server(&dovecot, dir.path()).await;
@@ -286,7 +254,7 @@ async fn the_baton_sync_binary_keeps_the_team_state_in_the_mailbox() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let dovecot = team(&["server", "anna"]);
+    let dovecot = team_dovecot(&["server", "anna"]);
     dovecot.import("anna", questions(2)).expect("import");
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("baton-sync.toml");
@@ -352,12 +320,12 @@ async fn the_baton_sync_binary_keeps_the_team_state_in_the_mailbox() {
     let observer_dir = tempfile::tempdir().expect("dir");
     let observer = engine(observer_dir.path(), &dovecot, "anna", dovecot.imaps_port).await;
     wait_synced(&observer).await;
-    let q1 = id_of(&observer, "Question number 1");
+    let q1 = by_subject(&observer, "Question number 1");
     anna.change(&q1.0.to_string(), &Action::Claim, None)
         .await
         .expect("claim");
     wait_until(WAIT, "the claim is in the mailbox", || {
-        owner_in(&observer, q1).as_deref() == Some("anna")
+        owner_of(&observer, q1).as_deref() == Some("anna")
     })
     .await;
     anna.shutdown().await;

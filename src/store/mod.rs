@@ -560,15 +560,17 @@ impl Store {
     /// Who holds the conversation and where it stands: from its messages' keywords, or
     /// from the team server when it holds the team state.
     pub fn team_state(&self, id: ConversationId) -> ConversationState {
-        if let Some(state) = self.overlaid(id) {
-            return state;
-        }
-        let messages: Vec<StateMessage<'_>> = self
-            .sorted_records(id)
-            .into_iter()
-            .map(|(_, r)| state_message(&self.shared_address, r))
-            .collect();
-        contract::derive(&messages)
+        self.state_from(id, &self.sorted_records(id))
+    }
+
+    /// `team_state` from records the caller already has.
+    fn state_from(
+        &self,
+        id: ConversationId,
+        records: &[(u16, &MessageRecord)],
+    ) -> ConversationState {
+        self.overlaid(id)
+            .unwrap_or_else(|| derive_from(&self.shared_address, records))
     }
 
     /// See `Engine::team_states`.
@@ -596,11 +598,9 @@ impl Store {
                     return None;
                 }
                 let version = records.iter().map(|(_, r)| r.modseq).max().unwrap_or(0);
-                let messages: Vec<StateMessage<'_>> = records
-                    .iter()
-                    .map(|(_, r)| state_message(&self.shared_address, r))
-                    .collect();
-                Some((id, contract::derive(&messages), version))
+                // The mailbox's own view, without the overlay: the team server asks this
+                // of the mailbox.
+                Some((id, derive_from(&self.shared_address, &records), version))
             })
             .collect()
     }
@@ -709,14 +709,7 @@ impl Store {
             .rev()
             .find_map(|(_, r)| r.preview.clone())
             .unwrap_or_default();
-        let team = self.overlaid(id).unwrap_or_else(|| {
-            contract::derive(
-                &records
-                    .iter()
-                    .map(|(_, r)| state_message(&self.shared_address, r))
-                    .collect::<Vec<_>>(),
-            )
-        });
+        let team = self.state_from(id, &records);
         Some(ConversationSummary {
             id,
             owner: team.owner,
@@ -741,7 +734,7 @@ impl Store {
             .iter()
             .filter_map(|(slot, r)| self.message_summary(*slot, r))
             .collect();
-        let team = self.team_state(id);
+        let team = self.state_from(id, &records);
         Some(ConversationDetail {
             id,
             subject,
@@ -923,6 +916,15 @@ fn row_meta(
         m.status = state.status;
     }
     meta
+}
+
+/// The team state the keywords of `records` give.
+fn derive_from(shared_address: &str, records: &[(u16, &MessageRecord)]) -> ConversationState {
+    let messages: Vec<StateMessage<'_>> = records
+        .iter()
+        .map(|(_, r)| state_message(shared_address, r))
+        .collect();
+    contract::derive(&messages)
 }
 
 /// What the contract needs of a message.

@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use baton::dev::tls::TestPki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{self, ServerConfig};
+use tokio::net::TcpStream;
+
+use super::front::tls_front;
 
 /// Bytes held back so a FETCH item and the marker later in its literal are rewritten
 /// together; released after a short quiet spell so replies never stall.
@@ -27,38 +25,12 @@ pub struct GarblingProxy {
 impl GarblingProxy {
     /// Messages whose fetched headers contain `marker` get their FETCH item name mangled.
     pub async fn start(plain_port: u16, pki: &TestPki, marker: &'static [u8]) -> GarblingProxy {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.cert_file)
-            .expect("cert file")
-            .collect::<Result<_, _>>()
-            .expect("certs");
-        let key = PrivateKeyDer::from_pem_file(&pki.key_file).expect("key");
-        let config =
-            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("versions")
-                .with_no_client_auth()
-                .with_single_cert(certs, key)
-                .expect("server config");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let garbled = Arc::new(AtomicU64::new(0));
         let counter = garbled.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let Ok(client) = acceptor.accept(client).await else {
-                        return;
-                    };
-                    let Ok(server) = TcpStream::connect(("127.0.0.1", plain_port)).await else {
-                        return;
-                    };
-                    relay(client, server, marker, counter).await;
-                });
-            }
-        });
+        let port = tls_front(plain_port, pki, move |client, server| {
+            relay(client, server, marker, counter.clone())
+        })
+        .await;
         GarblingProxy { port, garbled }
     }
 }

@@ -9,12 +9,10 @@ use std::time::Duration;
 
 use baton::dev::tls::TestPki;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Mutex;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{self, ServerConfig};
+
+use super::front::tls_front;
 
 pub struct M365Proxy {
     pub port: u16,
@@ -24,38 +22,12 @@ pub struct M365Proxy {
 
 impl M365Proxy {
     pub async fn start(plain_port: u16, pki: &TestPki) -> M365Proxy {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.cert_file)
-            .expect("cert file")
-            .collect::<Result<_, _>>()
-            .expect("certs");
-        let key = PrivateKeyDer::from_pem_file(&pki.key_file).expect("key");
-        let config =
-            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("versions")
-                .with_no_client_auth()
-                .with_single_cert(certs, key)
-                .expect("server config");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let refused = Arc::new(AtomicU64::new(0));
         let counter = refused.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let Ok(client) = acceptor.accept(client).await else {
-                        return;
-                    };
-                    let Ok(server) = TcpStream::connect(("127.0.0.1", plain_port)).await else {
-                        return;
-                    };
-                    relay(client, server, counter).await;
-                });
-            }
-        });
+        let port = tls_front(plain_port, pki, move |client, server| {
+            relay(client, server, counter.clone())
+        })
+        .await;
         M365Proxy { port, refused }
     }
 }

@@ -2,6 +2,7 @@
 //! logins on one shared mailbox, engines connected to it, and small mail builders.
 #![allow(dead_code)]
 
+pub mod front;
 pub mod garble;
 pub mod m365;
 pub mod proxy;
@@ -13,21 +14,55 @@ use std::time::{Duration, Instant};
 use baton::Engine;
 use baton::account::{AccountSettings, Security, ServerEndpoint};
 use baton::connectivity::Connectivity;
+use baton::conversation::{ConversationId, ConversationSummary, View};
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
 
 pub const SHARED: &str = "support@brightdesk.example";
 
+/// How long a test waits for something a colleague did to show.
+pub const WAIT: Duration = Duration::from_secs(20);
+
 pub fn dovecot() -> Dovecot {
+    team_dovecot(&["anna", "bram"])
+}
+
+/// A private Dovecot where each of `members` logs in to the one shared mailbox.
+pub fn team_dovecot(members: &[&str]) -> Dovecot {
     Dovecot::start(DovecotOptions {
         dir: None,
-        logins: vec![
-            Login::new("anna", "anna-secret", "support"),
-            Login::new("bram", "bram-secret", "support"),
-        ],
+        logins: members
+            .iter()
+            .map(|m| Login::new(m, &password(m), "support"))
+            .collect(),
     })
     .expect("a private Dovecot must start for this test")
+}
+
+/// The row of conversation `id` among the first 500 of all.
+pub fn row(engine: &Engine, id: ConversationId) -> Option<ConversationSummary> {
+    engine
+        .list_conversations(View::All, 0, 500)
+        .rows
+        .into_iter()
+        .find(|r| r.id == id)
+}
+
+/// The conversation with `subject` among the first 500 of all.
+pub fn by_subject(engine: &Engine, subject: &str) -> ConversationId {
+    engine
+        .list_conversations(View::All, 0, 500)
+        .rows
+        .into_iter()
+        .find(|r| r.subject == subject)
+        .map(|r| r.id)
+        .expect("the conversation is listed")
+}
+
+/// Who holds conversation `id`, as `engine`'s list shows it.
+pub fn owner_of(engine: &Engine, id: ConversationId) -> Option<String> {
+    row(engine, id).and_then(|r| r.owner)
 }
 
 pub fn account(server: &Dovecot, member: &str, port: u16) -> AccountSettings {
