@@ -29,13 +29,17 @@ use crate::sync::connection::Connection;
 use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
 use crate::sync::team::ActionRequest;
-use crate::sync::worker::SyncWorker;
+use crate::sync::mailops::MailOp;
+use crate::sync::worker::{SyncNow, SyncWorker};
+use crate::outbox::worker::OutboxWorker;
 use crate::team::{
     Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings,
     TeamServerState, TeamStateHome,
 };
 use crate::team_host::Hosted;
 use crate::team_link::{TeamContext, TeamLink};
+
+mod compose;
 
 /// How often a team server that could not start is tried again.
 const HOSTING_RETRY: Duration = Duration::from_secs(3);
@@ -76,6 +80,11 @@ struct Running {
     team: Option<Arc<TeamLink>>,
     /// This member's id, from the account the connections run with.
     member: String,
+    /// Sent copies, answered flags, drafts and templates, on the fetcher's connection.
+    mail: mpsc::Sender<MailOp>,
+    /// Asks the sync connection to read the inbox and Sent now (the reply guard).
+    sync_now: Arc<SyncNow>,
+    outbox: Arc<OutboxWorker>,
 }
 
 impl Engine {
@@ -200,6 +209,9 @@ impl Engine {
         let wanted = PreviewQueue::default();
         let (bodies, requests) = mpsc::channel(64);
         let (actions, action_requests) = mpsc::channel(64);
+        let (mail, mail_ops) = mpsc::channel(64);
+        let sync_now = Arc::new(SyncNow::default());
+        let outbox = Arc::new(self.outbox_worker(&connection, &mail, &cancel));
         let member = connection.account.member_id.clone();
         let connection_member = member.clone();
         let team = self.team_link(&member, &ctx, &actions).await;
@@ -209,6 +221,7 @@ impl Engine {
             connectivity: self.inner.connectivity.clone(),
             wake: wake.clone(),
             previews: previews.clone(),
+            sync_now: sync_now.clone(),
             cancel: cancel.clone(),
         };
         let fetcher = Fetcher {
@@ -217,6 +230,7 @@ impl Engine {
             member,
             requests,
             actions: action_requests,
+            mail: mail_ops,
             previews: previews.clone(),
             wanted: wanted.clone(),
             cancel: cancel.clone(),
@@ -252,6 +266,8 @@ impl Engine {
         };
         let worker_ready = after_load(ready.clone());
         let fetcher_ready = after_load(ready.clone());
+        let outbox_ready = after_load(ready.clone());
+        let outbox_task = outbox.clone();
         let tasks = vec![
             tokio::spawn(loader),
             tokio::spawn(async move {
@@ -261,6 +277,10 @@ impl Engine {
             tokio::spawn(async move {
                 fetcher_ready.await;
                 fetcher.run().await
+            }),
+            tokio::spawn(async move {
+                outbox_ready.await;
+                outbox_task.run().await
             }),
         ];
         *self.running_ref() = Some(Running {
@@ -275,6 +295,9 @@ impl Engine {
             ready,
             team,
             member: connection_member,
+            mail,
+            sync_now,
+            outbox,
         });
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())

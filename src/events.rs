@@ -29,6 +29,10 @@ pub enum EngineEvent {
     Presence {
         presence: crate::team::PresenceOn,
     },
+    /// A message in the outbox changed state (queued, sending, retrying, sent, …).
+    Outbox {
+        item: crate::outbox::OutboxItem,
+    },
     /// The listener fell behind and missed events: reload everything shown.
     Resync,
 }

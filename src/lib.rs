@@ -4,15 +4,18 @@
 
 pub mod account;
 pub mod bindings;
+pub mod compose;
 pub mod connectivity;
 pub mod contract;
 pub mod conversation;
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod durable;
 pub mod engine;
 pub mod events;
 pub mod imap;
 pub mod mime;
+pub mod outbox;
 pub mod problem;
 pub mod profile;
 pub mod secrets;

@@ -58,6 +58,12 @@ pub enum ProblemCode {
     /// The mail server cannot store the team's state as keywords (Microsoft 365) and no
     /// team server is connected.
     TeamStateUnavailable,
+    /// A recipient address cannot be used (the detail names it).
+    InvalidRecipient,
+    /// A message to send has no recipient.
+    NoRecipients,
+    /// The message is no longer in the outbox's undo window (it is being sent or sent).
+    TooLateToUndo,
 }
 
 /// Something that went wrong, in a form the UI can show and translate.

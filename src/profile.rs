@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::account::AccountSettings;
+use crate::compose::{ComposeSettings, MAX_UNDO_SECONDS};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::team::{HostSettings, TeamServerSettings};
 
 const ACCOUNT_FILE: &str = "account.json";
 const TEAM_FILE: &str = "team-server.json";
 const HOST_FILE: &str = "host.json";
+const COMPOSE_FILE: &str = "compose.json";
 
 /// What the window needs to know at start: which profile runs, and whether it still needs
 /// the first-run account form.
@@ -56,6 +58,30 @@ impl Profile {
 
     pub fn cache_dir(&self) -> PathBuf {
         self.dir.join("cache")
+    }
+
+    /// Drafts being written on this computer.
+    pub fn drafts_dir(&self) -> PathBuf {
+        self.dir.join("drafts")
+    }
+
+    /// Messages on their way out.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.dir.join("outbox")
+    }
+
+    pub fn compose_settings(&self) -> Result<ComposeSettings> {
+        Ok(self.read(COMPOSE_FILE)?.unwrap_or_default())
+    }
+
+    pub fn save_compose_settings(&self, settings: &ComposeSettings) -> Result<()> {
+        if settings.undo_seconds > MAX_UNDO_SECONDS {
+            return Err(Problem::new(
+                ProblemCode::InvalidSettings,
+                "the undo window is at most two minutes",
+            ));
+        }
+        self.write(COMPOSE_FILE, Some(settings))
     }
 
     pub fn account(&self) -> Result<Option<AccountSettings>> {

@@ -25,6 +25,8 @@ pub type ImapStream = tokio_rustls::client::TlsStream<TcpStream>;
 
 /// How long the server may stay silent in the middle of a command.
 const READ_TIMEOUT: Duration = Duration::from_secs(90);
+/// A large sent copy (attachments) may take a while to upload.
+const APPEND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the server supports, read once after login.
 #[derive(Debug, Clone, Copy, Default)]
@@ -583,6 +585,85 @@ impl ImapSession {
             .await?
             .into_result("to store the team state")?;
         }
+        Ok(())
+    }
+
+    /// Stores a message in `folder` (a sent copy, a draft, a template) with `flags`
+    /// (system flags such as `\\Seen`, written by Baton, never user text).
+    pub async fn append(&mut self, folder: &str, flags: &str, message: &[u8]) -> Result<()> {
+        let folder = quoted(folder)?;
+        let label = self.label.clone();
+        let flags = (!flags.is_empty()).then(|| format!("({flags})"));
+        let result = tokio::time::timeout(
+            APPEND_TIMEOUT,
+            self.inner()?
+                .append(&folder, flags.as_deref(), None, message),
+        )
+        .await
+        .map_err(|_| Problem::new(ProblemCode::Timeout, format!("{label} stopped answering")))?;
+        result.map_err(|e| match e {
+            async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                Problem::new(ProblemCode::ServerRefused, "the server refused to store the message")
+                    .with_detail(text)
+            }
+            other => self.lost(other.to_string()),
+        })
+    }
+
+    /// UIDs in the selected folder of messages whose Message-ID is `message_id`
+    /// (without brackets).
+    pub async fn search_message_id(&mut self, message_id: &str) -> Result<Vec<u32>> {
+        let needle = quoted(&format!("<{message_id}>"))?;
+        let mut uids = Vec::new();
+        self.execute(&format!("UID SEARCH HEADER Message-ID {needle}"), |response| {
+            if let Response::MailboxData(MailboxDatum::Search(found)) = response {
+                uids.extend(found.iter().copied());
+            }
+        })
+        .await?
+        .into_result("to search the folder")?;
+        Ok(uids)
+    }
+
+    /// Adds (or removes) system flags on `uids` of the selected folder.
+    pub async fn store_flags(&mut self, uids: &[u32], add: bool, flags: &str) -> Result<()> {
+        if !flags.split(' ').all(|f| f.starts_with('\\') && is_atom(&f[1..])) {
+            return Err(Problem::new(
+                ProblemCode::InvalidSettings,
+                "a flag is not a valid IMAP system flag",
+            ));
+        }
+        let sign = if add { '+' } else { '-' };
+        self.execute(
+            &format!(
+                "UID STORE {} {sign}FLAGS.SILENT ({flags})",
+                super::command::uid_set(uids)
+            ),
+            |_| {},
+        )
+        .await?
+        .into_result("to store flags")?;
+        Ok(())
+    }
+
+    /// Creates `folder`; one that exists already is fine.
+    pub async fn create_folder(&mut self, folder: &str) -> Result<()> {
+        let name = quoted(folder)?;
+        let done = self.execute(&format!("CREATE {name}"), |_| {}).await?;
+        if !done.ok && !done.text.to_ascii_uppercase().contains("ALREADYEXISTS") {
+            // Some servers say "exists" without the response code; a real failure shows
+            // on the next SELECT.
+            tracing::debug!("CREATE {folder}: {}", done.text);
+        }
+        Ok(())
+    }
+
+    /// Removes `uids` of the selected folder for good (UIDPLUS), or marks them deleted
+    /// where the server cannot expunge single messages.
+    pub async fn expunge_uids(&mut self, uids: &[u32]) -> Result<()> {
+        self.store_flags(uids, true, "\\Deleted").await?;
+        let set = super::command::uid_set(uids);
+        self.execute(&format!("UID EXPUNGE {set}"), |_| {}).await?;
         Ok(())
     }
 

@@ -771,6 +771,38 @@ impl Store {
         })
     }
 
+    /// The conversation's messages as the duplicate-reply guard compares them.
+    pub fn guard_messages(&self, id: ConversationId) -> Vec<crate::compose::guard::GuardMessage> {
+        self.sorted_records(id)
+            .into_iter()
+            .filter_map(|(slot, r)| {
+                let summary = self.message_summary(slot, r)?;
+                Some(crate::compose::guard::GuardMessage {
+                    key: summary.key,
+                    message_id: r.message_id.clone(),
+                    role: summary.role,
+                    from_team: summary.from_team,
+                    from: summary.from,
+                    date: r.date,
+                    preview: summary.preview,
+                    answered: summary.answered,
+                })
+            })
+            .collect()
+    }
+
+    /// The conversation a message belongs to, by its Message-ID, if it is here.
+    pub fn conversation_of_message_id(&self, message_id: &str) -> Option<ConversationId> {
+        self.folders.iter().enumerate().find_map(|(slot, folder)| {
+            let record = folder
+                .messages
+                .values()
+                .find(|r| r.message_id == message_id)?;
+            self.threads
+                .conversation_of(handle(u16::try_from(slot).ok()?, record.uid))
+        })
+    }
+
     /// The slot and record of a message the UI names, if it is still the same message.
     pub fn locate(&self, key: &MessageKey) -> Option<(u16, &MessageRecord)> {
         let slot = self.slot_of(&key.folder)?;

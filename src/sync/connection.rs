@@ -20,9 +20,21 @@ pub struct Connection {
 
 impl Connection {
     pub async fn open(&self) -> Result<ImapSession> {
+        let password = self.password().await?;
+        open_session(
+            &self.account.imap,
+            self.tls.clone(),
+            &self.account.username,
+            &password,
+        )
+        .await
+    }
+
+    /// The account's password (IMAP and SMTP share the login).
+    pub async fn password(&self) -> Result<String> {
         let secrets = self.secrets.clone();
         let key = self.account.credential_key();
-        let password = blocking(
+        blocking(
             ProblemCode::CredentialStoreFailed,
             "the password could not be read",
             move || secrets.get(&key),
@@ -33,13 +45,6 @@ impl Connection {
                 ProblemCode::PasswordMissing,
                 "no password is stored for this account",
             )
-        })?;
-        open_session(
-            &self.account.imap,
-            self.tls.clone(),
-            &self.account.username,
-            &password,
-        )
-        .await
+        })
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::Connection;
 use super::folder::SyncContext;
+use super::mailops::MailOp;
 use super::team::{ActionRequest, FolderSession, carry_out, refresh};
 use crate::contract::Action;
 use crate::conversation::ConversationId;
@@ -70,14 +71,16 @@ pub struct Fetcher {
     /// Claims, releases, hand-overs and status changes, carried out on this connection
     /// so they never wait behind a first sync.
     pub actions: mpsc::Receiver<ActionRequest>,
+    /// Sent copies, answered flags, drafts and templates (see `mailops`).
+    pub mail: mpsc::Receiver<MailOp>,
     pub previews: Arc<Notify>,
     pub wanted: PreviewQueue,
     pub cancel: CancellationToken,
 }
 
 pub struct Open {
-    session: ImapSession,
-    selected: Option<(String, u32)>,
+    pub(super) session: ImapSession,
+    pub(super) selected: Option<(String, u32)>,
 }
 
 impl FolderSession for Open {
@@ -133,6 +136,12 @@ impl Fetcher {
                         }
                     }
                 }
+                op = self.mail.recv() => {
+                    let Some(op) = op else { break };
+                    if op.carry_out(&self, &mut open).await {
+                        open = None;
+                    }
+                }
                 request = self.requests.recv() => {
                     let Some(request) = request else { break };
                     let result = self.body(&mut open, &request).await;
@@ -176,7 +185,7 @@ impl Fetcher {
         refresh(open, &self.ctx, id).await
     }
 
-    async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
+    pub(super) async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
         if open.is_none() {
             *open = Some(Open {
                 session: self.connection.open().await?,
@@ -188,7 +197,7 @@ impl Fetcher {
     }
 
     /// Selects `folder` unless it already is; returns its UIDVALIDITY.
-    async fn select(open: &mut Open, folder: &str) -> Result<u32> {
+    pub(super) async fn select(open: &mut Open, folder: &str) -> Result<u32> {
         if let Some((name, validity)) = &open.selected
             && name == folder
         {
@@ -303,7 +312,7 @@ impl Fetcher {
 }
 
 /// Whether the connection may be broken after this problem (so it is opened afresh).
-fn is_connection_problem(problem: &Problem) -> bool {
+pub(super) fn is_connection_problem(problem: &Problem) -> bool {
     matches!(
         problem.code,
         ProblemCode::ConnectionLost | ProblemCode::ProtocolError | ProblemCode::Timeout

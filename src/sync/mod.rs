@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod connection;
 pub mod fetcher;
 pub mod folder;
+pub mod mailops;
 pub mod plan;
 pub mod team;
 pub mod worker;

@@ -30,7 +30,49 @@ pub struct SyncWorker {
     pub wake: Arc<Notify>,
     /// Told after each sync round, so missing previews get fetched.
     pub previews: Arc<Notify>,
+    /// Asks for the inbox and Sent to be read now (the duplicate-reply guard).
+    pub sync_now: Arc<SyncNow>,
     pub cancel: CancellationToken,
+}
+
+/// "Read the inbox and the Sent folder now, and tell me when that is done": what the
+/// duplicate-reply guard asks before a reply leaves, because Sent is otherwise only
+/// looked at every minute.
+#[derive(Debug)]
+pub struct SyncNow {
+    wanted: std::sync::atomic::AtomicBool,
+    rounds: watch::Sender<u64>,
+}
+
+impl Default for SyncNow {
+    fn default() -> Self {
+        SyncNow {
+            wanted: Default::default(),
+            rounds: watch::channel(0).0,
+        }
+    }
+}
+
+impl SyncNow {
+    /// Asks for a round and waits up to `limit` for it; false when it did not happen in
+    /// time (offline, or a first sync still running).
+    pub async fn request(&self, wake: &Notify, limit: Duration) -> bool {
+        let mut rounds = self.rounds.subscribe();
+        let start = *rounds.borrow_and_update();
+        self.wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+        wake.notify_one();
+        tokio::time::timeout(limit, rounds.wait_for(|r| *r > start))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn take(&self) -> bool {
+        self.wanted.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn done(&self) {
+        self.rounds.send_modify(|r| *r += 1);
+    }
 }
 
 /// The folders Baton syncs and where they sit in the cache.
@@ -117,7 +159,8 @@ impl SyncWorker {
                 session.logout().await;
                 return Ok(());
             }
-            if end == IdleEnd::TimedOut
+            let asked = self.sync_now.take();
+            if (end == IdleEnd::TimedOut || asked)
                 && let Some((slot, name)) = &folders.sent
             {
                 sync_folder(&mut session, &self.ctx, *slot, name).await?;
@@ -125,6 +168,9 @@ impl SyncWorker {
             // Re-selecting the inbox with QRESYNC reports exactly what changed.
             let changed =
                 sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
+            if asked {
+                self.sync_now.done();
+            }
             if changed {
                 self.previews.notify_one();
             }

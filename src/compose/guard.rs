@@ -1,0 +1,317 @@
+//! The duplicate-reply guard, as a pure function: what the conversation looked like when
+//! the draft was started (the baseline), what it looks like now, who is replying and who
+//! holds it → what the member should know before the reply leaves.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::GuardFinding;
+use crate::conversation::{Correspondent, FolderRole, MessageKey};
+
+/// The conversation when the draft was started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Message-IDs of its messages.
+    pub known: Vec<String>,
+    /// Those of them that were already answered.
+    pub answered: Vec<String>,
+}
+
+/// A message of the conversation, as the guard needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardMessage {
+    pub key: MessageKey,
+    pub message_id: String,
+    pub role: FolderRole,
+    /// Sent from the shared address.
+    pub from_team: bool,
+    pub from: Correspondent,
+    pub date: i64,
+    pub preview: String,
+    pub answered: bool,
+}
+
+impl Baseline {
+    pub fn of(messages: &[GuardMessage]) -> Baseline {
+        Baseline {
+            known: messages.iter().map(|m| m.message_id.clone()).collect(),
+            answered: messages
+                .iter()
+                .filter(|m| m.answered)
+                .map(|m| m.message_id.clone())
+                .collect(),
+        }
+    }
+}
+
+/// The team's side of the conversation now.
+pub struct TeamNow<'a> {
+    pub me: &'a str,
+    /// Members with a reply open on it (presence).
+    pub replying: &'a [String],
+    pub owner: Option<&'a str>,
+    pub owner_since: Option<i64>,
+}
+
+/// What the member should know. `own_id` is the draft's Message-ID: its own copy in
+/// Sent (a retried send) is not a colleague's reply.
+pub fn findings(
+    baseline: &Baseline,
+    own_id: &str,
+    now: &[GuardMessage],
+    team: &TeamNow<'_>,
+) -> Vec<GuardFinding> {
+    let known: HashSet<&str> = baseline.known.iter().map(String::as_str).collect();
+    let answered_before: HashSet<&str> = baseline.answered.iter().map(String::as_str).collect();
+    let mut found = Vec::new();
+    let mut fresh: Vec<&GuardMessage> = now
+        .iter()
+        .filter(|m| !known.contains(m.message_id.as_str()) && m.message_id != own_id)
+        .collect();
+    fresh.sort_by_key(|m| m.date);
+    // The same message can sit in the inbox and in Sent (a copy to the shared address).
+    let mut reported = HashSet::new();
+    for message in fresh {
+        if !reported.insert(message.message_id.as_str()) {
+            continue;
+        }
+        if message.role == FolderRole::Sent || message.from_team {
+            found.push(GuardFinding::ColleagueReplied {
+                by: if message.from.name.is_empty() {
+                    message.from.address.clone()
+                } else {
+                    message.from.name.clone()
+                },
+                at: Some(message.date),
+                preview: message.preview.clone(),
+                message: Some(message.key.clone()),
+            });
+        } else {
+            found.push(GuardFinding::CustomerWrote {
+                from: message.from.clone(),
+                at: message.date,
+                preview: message.preview.clone(),
+                message: message.key.clone(),
+            });
+        }
+    }
+    let replied_seen = found
+        .iter()
+        .any(|f| matches!(f, GuardFinding::ColleagueReplied { .. }));
+    // Answered from somewhere Baton cannot see the reply of (a phone that keeps no copy
+    // in the shared Sent folder): the flag is all there is.
+    let newly_answered = now.iter().any(|m| {
+        m.answered
+            && known.contains(m.message_id.as_str())
+            && !answered_before.contains(m.message_id.as_str())
+    });
+    if newly_answered && !replied_seen {
+        found.push(GuardFinding::ColleagueReplied {
+            by: String::new(),
+            at: None,
+            preview: String::new(),
+            message: None,
+        });
+    }
+    let mut replying: Vec<&String> = team.replying.iter().filter(|m| *m != team.me).collect();
+    replying.sort();
+    replying.dedup();
+    for member in replying {
+        found.push(GuardFinding::ColleagueReplying {
+            member: member.clone(),
+        });
+    }
+    if let Some(owner) = team.owner
+        && owner != team.me
+    {
+        found.push(GuardFinding::OwnedByOther {
+            member: owner.to_owned(),
+            since: team.owner_since,
+        });
+    }
+    found
+}
+
+/// The findings the member has not yet chosen to send despite.
+pub fn unacknowledged(found: Vec<GuardFinding>, despite: &[GuardFinding]) -> Vec<GuardFinding> {
+    found
+        .into_iter()
+        .filter(|f| !despite.iter().any(|d| same(d, f)))
+        .collect()
+}
+
+/// Two findings are the same news (a preview fetched later does not make it new).
+fn same(a: &GuardFinding, b: &GuardFinding) -> bool {
+    use GuardFinding::*;
+    match (a, b) {
+        (
+            ColleagueReplied {
+                message: ma,
+                by: ba,
+                ..
+            },
+            ColleagueReplied {
+                message: mb,
+                by: bb,
+                ..
+            },
+        ) => ma == mb && (ma.is_some() || ba == bb),
+        (CustomerWrote { message: ma, .. }, CustomerWrote { message: mb, .. }) => ma == mb,
+        (ColleagueReplying { member: a }, ColleagueReplying { member: b }) => a == b,
+        (OwnedByOther { member: a, .. }, OwnedByOther { member: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, role: FolderRole, from_team: bool, answered: bool) -> GuardMessage {
+        GuardMessage {
+            key: MessageKey {
+                folder: if role == FolderRole::Sent {
+                    "Sent"
+                } else {
+                    "INBOX"
+                }
+                .into(),
+                uid_validity: 1,
+                uid: id.len() as u32,
+            },
+            message_id: id.into(),
+            role,
+            from_team,
+            from: Correspondent {
+                name: if from_team { "Bram from Acme" } else { "Jan" }.into(),
+                address: if from_team {
+                    "support@acme.test"
+                } else {
+                    "jan@x.nl"
+                }
+                .into(),
+            },
+            date: 100,
+            preview: format!("text of {id}"),
+            answered,
+        }
+    }
+
+    fn alone() -> TeamNow<'static> {
+        TeamNow {
+            me: "anna",
+            replying: &[],
+            owner: None,
+            owner_since: None,
+        }
+    }
+
+    #[test]
+    fn nothing_new_is_nothing_found() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        assert!(findings(&baseline, "mine", &start, &alone()).is_empty());
+    }
+
+    #[test]
+    fn a_colleagues_reply_in_sent_is_found_with_who_and_preview() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        let mut now = start.clone();
+        now.push(message("r1", FolderRole::Sent, true, false));
+        now[0].answered = true;
+        let found = findings(&baseline, "mine", &now, &alone());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(matches!(
+            &found[0],
+            GuardFinding::ColleagueReplied { by, preview, message: Some(_), .. }
+                if by == "Bram from Acme" && preview == "text of r1"
+        ));
+    }
+
+    #[test]
+    fn own_copy_is_not_a_colleagues_reply() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        let mut now = start.clone();
+        now.push(message("mine", FolderRole::Sent, true, false));
+        assert!(findings(&baseline, "mine", &now, &alone()).is_empty());
+    }
+
+    #[test]
+    fn answered_flag_alone_is_a_reply_by_someone() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        let mut now = start.clone();
+        now[0].answered = true;
+        let found = findings(&baseline, "mine", &now, &alone());
+        assert_eq!(
+            found,
+            vec![GuardFinding::ColleagueReplied {
+                by: String::new(),
+                at: None,
+                preview: String::new(),
+                message: None
+            }]
+        );
+        // Already answered when the draft started: not news.
+        let baseline = Baseline::of(&now);
+        assert!(findings(&baseline, "mine", &now, &alone()).is_empty());
+    }
+
+    #[test]
+    fn customer_wrote_again_colleague_replying_and_owner() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        let mut now = start.clone();
+        now.push(message("c2", FolderRole::Inbox, false, false));
+        let replying = vec!["anna".to_owned(), "bram".to_owned(), "bram".to_owned()];
+        let team = TeamNow {
+            me: "anna",
+            replying: &replying,
+            owner: Some("chloe"),
+            owner_since: Some(5),
+        };
+        let found = findings(&baseline, "mine", &now, &team);
+        assert!(
+            matches!(&found[0], GuardFinding::CustomerWrote { preview, .. } if preview == "text of c2")
+        );
+        assert_eq!(
+            found[1..],
+            [
+                GuardFinding::ColleagueReplying {
+                    member: "bram".into()
+                },
+                GuardFinding::OwnedByOther {
+                    member: "chloe".into(),
+                    since: Some(5)
+                }
+            ]
+        );
+        // Holding it myself is no warning.
+        let team = TeamNow {
+            owner: Some("anna"),
+            replying: &[],
+            ..team
+        };
+        assert_eq!(findings(&baseline, "mine", &now, &team).len(), 1);
+    }
+
+    #[test]
+    fn sending_despite_covers_only_what_was_seen() {
+        let seen = vec![GuardFinding::ColleagueReplying {
+            member: "bram".into(),
+        }];
+        let now = vec![
+            GuardFinding::ColleagueReplying {
+                member: "bram".into(),
+            },
+            GuardFinding::OwnedByOther {
+                member: "bram".into(),
+                since: None,
+            },
+        ];
+        assert_eq!(unacknowledged(now.clone(), &seen), now[1..].to_vec());
+    }
+}

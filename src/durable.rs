@@ -1,0 +1,72 @@
+//! Files that must survive a crash: written to a temporary name, synced, renamed over
+//! the old one, and the directory synced, so a power cut leaves the old file or the new
+//! one — never half of one, and never a rename the disk forgot.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::problem::{Problem, ProblemCode, Result};
+
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| problem(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp).map_err(|e| problem(&tmp, e))?;
+    file.write_all(bytes).map_err(|e| problem(&tmp, e))?;
+    file.sync_all().map_err(|e| problem(&tmp, e))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| problem(path, e))?;
+    sync_dir(dir)
+}
+
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| {
+        Problem::new(ProblemCode::FileFailed, "could not encode a file").with_detail(e.to_string())
+    })?;
+    write(path, &json)
+}
+
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Problem::new(ProblemCode::FileFailed, "a saved file is damaged")
+                .with_detail(format!("{}: {e}", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(problem(path, e)),
+    }
+}
+
+/// Removes a file or directory tree; gone already is fine.
+pub fn remove(path: &Path) -> Result<()> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(problem(path, e)),
+        _ => Ok(()),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    // Directories can be opened and synced on Unix; elsewhere the rename is what we have.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| problem(dir, e))?;
+    Ok(())
+}
+
+pub fn problem(path: &Path, e: std::io::Error) -> Problem {
+    Problem::new(
+        ProblemCode::FileFailed,
+        format!("could not use {}", path.display()),
+    )
+    .with_detail(e.to_string())
+}

@@ -1,0 +1,751 @@
+//! The facade for writing and sending: drafts, the duplicate-reply guard, the outbox
+//! and the team's templates.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use crate::compose::build::{self, From};
+use crate::compose::drafts::{DraftStore, new_id, new_message_id};
+use crate::compose::guard::{self, Baseline, TeamNow};
+use crate::compose::quote::{self, Lang, Source};
+use crate::compose::templates::{self, Placeholders};
+use crate::compose::{
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardReport, SendOptions, SendOutcome, Template,
+    TemplateKind, Threading,
+};
+use crate::contract::Status;
+use crate::conversation::{ConversationId, FolderRole, MessageKey, TeamAction};
+use crate::outbox::smtp::SmtpTarget;
+use crate::outbox::store::{AfterSend, Entry, OutboxStore, Phase};
+use crate::outbox::worker::{ClaimHook, OutboxWorker, TargetSource, server_saves_sent};
+use crate::outbox::{OutboxItem, OutboxStatus};
+use crate::problem::{Problem, ProblemCode, Result, blocking};
+use crate::store::now_ms;
+use crate::sync::connection::Connection;
+use crate::sync::mailops::{FolderTarget, MailOp};
+use crate::team::Activity;
+
+/// How long a send-time guard waits for the mailbox to be read again.
+const LIVE_CHECK_LIMIT: Duration = Duration::from_secs(3);
+/// A draft's copy in the Drafts folder is refreshed at most this often while typing.
+const SERVER_DRAFT_EVERY_MS: i64 = 30_000;
+
+impl Engine {
+    /// The outbox task for an account (started with the other connections).
+    pub(super) fn outbox_worker(
+        &self,
+        connection: &Connection,
+        mail: &mpsc::Sender<MailOp>,
+        cancel: &CancellationToken,
+    ) -> OutboxWorker {
+        let login = connection.clone();
+        let target: TargetSource = Arc::new(move || {
+            let login = login.clone();
+            Box::pin(async move {
+                let password = login.password().await?;
+                let extra_ca = match &login.account.extra_ca_file {
+                    Some(file) => Some(
+                        tokio::fs::read(file)
+                            .await
+                            .map_err(|e| crate::durable::problem(Path::new(file), e))?,
+                    ),
+                    None => None,
+                };
+                Ok(SmtpTarget {
+                    endpoint: login.account.smtp.clone(),
+                    username: login.account.username.clone(),
+                    password,
+                    extra_ca,
+                })
+            })
+        });
+        let engine = Arc::downgrade(&self.inner);
+        let claim: ClaimHook = Arc::new(move |id| {
+            let engine = engine.clone();
+            Box::pin(async move {
+                let Some(inner) = engine.upgrade() else {
+                    return Ok(());
+                };
+                Engine { inner }.claim_if_free(id).await
+            })
+        });
+        OutboxWorker {
+            store: OutboxStore::new(&self.inner.profile.outbox_dir()),
+            drafts: self.drafts(),
+            target,
+            events: self.inner.events.clone(),
+            mail: mail.clone(),
+            claim,
+            server_saves_sent: server_saves_sent(&connection.account.smtp.host),
+            wake: Default::default(),
+            cancel: cancel.clone(),
+        }
+    }
+
+    fn drafts(&self) -> DraftStore {
+        DraftStore::new(&self.inner.profile.drafts_dir())
+    }
+
+    /// Claims `id` for this member when nobody holds it (after a reply left).
+    async fn claim_if_free(&self, id: ConversationId) -> Result<()> {
+        let Some(ctx) = self.ready().await else {
+            return Ok(());
+        };
+        let free = ctx.store().team_state(id).owner.is_none();
+        if !free {
+            return Ok(());
+        }
+        match self.act(id, TeamAction::Claim).await {
+            // Someone else took it meanwhile: theirs it is.
+            Err(problem) if problem.code == ProblemCode::ClaimConflict => Ok(()),
+            other => other,
+        }
+    }
+
+    pub fn compose_settings(&self) -> Result<ComposeSettings> {
+        self.inner.profile.compose_settings()
+    }
+
+    pub fn save_compose_settings(&self, settings: ComposeSettings) -> Result<()> {
+        self.inner.profile.save_compose_settings(&settings)
+    }
+
+    /// Starts a draft. Replies and forwards name their `source` message (or, for a
+    /// reply, the conversation's newest message from the customer is used); `lang` is
+    /// the window's language for the attribution line.
+    pub async fn start_draft(
+        &self,
+        kind: DraftKind,
+        conversation: Option<ConversationId>,
+        source: Option<MessageKey>,
+        lang: &str,
+    ) -> Result<Draft> {
+        let account = self.account()?;
+        let settings = self.compose_settings()?;
+        let ctx = self.ready().await;
+        let source = match (kind, source, conversation, &ctx) {
+            (DraftKind::New, _, _, _) => None,
+            (_, Some(source), _, _) => Some(source),
+            (_, None, Some(id), Some(ctx)) => {
+                let messages = ctx.store().guard_messages(id);
+                messages
+                    .iter()
+                    .rev()
+                    .find(|m| !m.from_team)
+                    .or(messages.last())
+                    .map(|m| m.key.clone())
+            }
+            _ => None,
+        };
+        if kind != DraftKind::New && source.is_none() {
+            return Err(Problem::new(
+                ProblemCode::NotFound,
+                "the message to answer is no longer there",
+            ));
+        }
+        let now = now_ms();
+        let read = match &source {
+            Some(key) => {
+                let raw = self.raw_message(key).await?;
+                blocking(
+                    ProblemCode::MessageUnreadable,
+                    "the message could not be read",
+                    move || {
+                        let content = crate::mime::ingest(&raw, &Default::default());
+                        Source::read(&raw, &content.text)
+                    },
+                )
+                .await?
+            }
+            None => Source::default(),
+        };
+        let (to, cc) = quote::recipients(kind, &read, &account.shared_address);
+        let threading = if kind == DraftKind::New {
+            Threading::default()
+        } else {
+            quote::threading(kind, &read, now)
+        };
+        let signature = self.signature(&settings).await;
+        let quoted = quote::quoted_body(kind, &read, Lang::from_tag(lang));
+        let mut body = String::from("\n\n");
+        if !signature.is_empty() {
+            body.push_str(&signature);
+            body.push_str("\n\n");
+        }
+        body.push_str(&quoted);
+        let conversation = conversation.or_else(|| {
+            let ctx = ctx.as_ref()?;
+            let key = source.as_ref()?;
+            let store = ctx.store();
+            let (_, record) = store.locate(key)?;
+            store.conversation_of_message_id(&record.message_id)
+        });
+        let baseline = match (conversation, &ctx) {
+            (Some(id), Some(ctx)) if kind != DraftKind::Forward => {
+                Some(Baseline::of(&ctx.store().guard_messages(id)))
+            }
+            _ => None,
+        };
+        let draft = Draft {
+            id: new_id(),
+            message_id: new_message_id(&account.shared_address, now),
+            kind,
+            conversation: conversation.filter(|_| kind != DraftKind::Forward),
+            source,
+            to: crate::compose::address::format_list(&to),
+            cc: crate::compose::address::format_list(&cc),
+            bcc: String::new(),
+            subject: quote::subject(kind, &read.subject),
+            body,
+            attachments: Vec::new(),
+            started_at: now,
+            saved_at: now,
+            threading,
+            baseline,
+            server_copy: None,
+        };
+        self.drafts().save(&draft)?;
+        if let Some(id) = draft.conversation {
+            self.report_activity(id, Some(Activity::Replying)).await;
+        }
+        Ok(draft)
+    }
+
+    /// The member's signature and the mailbox's, as they go under a new draft.
+    async fn signature(&self, settings: &ComposeSettings) -> String {
+        let mailbox = self
+            .templates()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .find(|t| t.kind == TemplateKind::MailboxSignature)
+            .map(|t| t.body)
+            .unwrap_or_default();
+        [settings.signature.trim(), mailbox.trim()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn account(&self) -> Result<crate::account::AccountSettings> {
+        self.inner
+            .profile
+            .account()?
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))
+    }
+
+    /// Saves what the member typed; the Drafts folder gets a copy now and then.
+    pub async fn save_draft(&self, edit: DraftEdit) -> Result<Draft> {
+        let drafts = self.drafts();
+        let mut draft = drafts.load(&edit.id)?;
+        draft.to = edit.to;
+        draft.cc = edit.cc;
+        draft.bcc = edit.bcc;
+        draft.subject = edit.subject;
+        draft.body = edit.body;
+        let now = now_ms();
+        let server_due =
+            now - draft.saved_at >= SERVER_DRAFT_EVERY_MS || draft.server_copy.is_none();
+        draft.saved_at = now;
+        drafts.save(&draft)?;
+        if server_due {
+            self.copy_draft_to_server(&draft);
+        }
+        Ok(draft)
+    }
+
+    /// Puts the draft's current text in the mailbox's Drafts folder (replacing the
+    /// previous copy), in the background: the local file is what counts.
+    fn copy_draft_to_server(&self, draft: &Draft) {
+        let Some(mail) = self.mail_sender() else {
+            return;
+        };
+        let Ok(account) = self.account() else { return };
+        let settings = self.compose_settings().unwrap_or_default();
+        let from = From {
+            shared_address: &account.shared_address,
+            display_name: &account.display_name,
+            settings: &settings,
+        };
+        let dir = self.drafts().attachments_dir(&draft.id);
+        // An unfinished draft may not have valid recipients yet; its copy goes without.
+        let mut copy = draft.clone();
+        if build::build(&copy, &from, &dir).is_err() {
+            copy.to = account.shared_address.clone();
+            copy.cc.clear();
+            copy.bcc.clear();
+        }
+        let Ok(outgoing) = build::build(&copy, &from, &dir) else {
+            return;
+        };
+        let message_id = draft.message_id.clone();
+        let drafts = self.drafts();
+        let id = draft.id.clone();
+        tokio::spawn(async move {
+            let (reply, answer) = oneshot::channel();
+            let remove = MailOp::RemoveById {
+                folder: FolderTarget::Role(FolderRole::Drafts),
+                message_id,
+                reply,
+            };
+            if mail.send(remove).await.is_err() || answer.await.is_err() {
+                return;
+            }
+            let (reply, answer) = oneshot::channel();
+            let append = MailOp::Append {
+                folder: FolderTarget::Role(FolderRole::Drafts),
+                flags: "\\Draft \\Seen",
+                message: outgoing.bytes,
+                reply,
+            };
+            if mail.send(append).await.is_ok()
+                && let Ok(Ok(())) = answer.await
+                && let Ok(mut saved) = drafts.load(&id)
+            {
+                saved.server_copy = Some(MessageKey {
+                    folder: "Drafts".into(),
+                    uid_validity: 0,
+                    uid: 0,
+                });
+                let _ = drafts.save(&saved);
+            }
+        });
+    }
+
+    /// Removes the draft's copy from the Drafts folder, in the background.
+    fn remove_server_draft(&self, message_id: &str) {
+        let Some(mail) = self.mail_sender() else {
+            return;
+        };
+        let message_id = message_id.to_owned();
+        tokio::spawn(async move {
+            let (reply, answer) = oneshot::channel();
+            let op = MailOp::RemoveById {
+                folder: FolderTarget::Role(FolderRole::Drafts),
+                message_id,
+                reply,
+            };
+            if mail.send(op).await.is_ok()
+                && let Ok(Err(problem)) = answer.await
+            {
+                tracing::debug!("removing a draft copy: {problem}");
+            }
+        });
+    }
+
+    fn mail_sender(&self) -> Option<mpsc::Sender<MailOp>> {
+        self.running_ref().as_ref().map(|r| r.mail.clone())
+    }
+
+    pub fn drafts_list(&self) -> Vec<Draft> {
+        self.drafts().list()
+    }
+
+    pub fn draft(&self, id: &str) -> Result<Draft> {
+        self.drafts().load(id)
+    }
+
+    pub async fn attach_file(&self, id: &str, path: &Path) -> Result<Draft> {
+        let drafts = self.drafts();
+        let mut draft = drafts.load(id)?;
+        let attached = {
+            let drafts = drafts.clone();
+            let (id, path) = (id.to_owned(), path.to_path_buf());
+            blocking(
+                ProblemCode::FileFailed,
+                "the file could not be attached",
+                move || drafts.attach(&id, &path),
+            )
+            .await??
+        };
+        draft.attachments.push(attached);
+        drafts.save(&draft)?;
+        Ok(draft)
+    }
+
+    pub fn detach_file(&self, id: &str, attachment: &str) -> Result<Draft> {
+        let drafts = self.drafts();
+        let mut draft = drafts.load(id)?;
+        drafts.detach(id, attachment)?;
+        draft.attachments.retain(|a| a.id != attachment);
+        drafts.save(&draft)?;
+        Ok(draft)
+    }
+
+    /// Throws a draft away, here and in the Drafts folder.
+    pub async fn discard_draft(&self, id: &str) -> Result<()> {
+        let drafts = self.drafts();
+        let draft = drafts.load(id)?;
+        drafts.remove(id)?;
+        self.remove_server_draft(&draft.message_id);
+        if let Some(conversation) = draft.conversation {
+            self.report_activity(conversation, None).await;
+        }
+        Ok(())
+    }
+
+    /// The duplicate-reply guard for draft `id`. `live` reads the inbox and Sent again
+    /// first (at send time); otherwise it is what this computer knows (live banners).
+    pub async fn check_draft(&self, id: &str, live: bool) -> Result<GuardReport> {
+        let draft = self.drafts().load(id)?;
+        self.guard(&draft, live).await
+    }
+
+    async fn guard(&self, draft: &Draft, live: bool) -> Result<GuardReport> {
+        let (Some(conversation), Some(baseline)) = (draft.conversation, &draft.baseline) else {
+            return Ok(GuardReport {
+                findings: Vec::new(),
+                checked_live: live,
+            });
+        };
+        let mut checked_live = false;
+        if live {
+            let asked = self
+                .running_ref()
+                .as_ref()
+                .map(|r| (r.sync_now.clone(), r.wake.clone()));
+            if let Some((sync_now, wake)) = asked {
+                checked_live = sync_now.request(&wake, LIVE_CHECK_LIMIT).await;
+            }
+        }
+        let Some(ctx) = self.ready().await else {
+            return Ok(GuardReport {
+                findings: Vec::new(),
+                checked_live,
+            });
+        };
+        let (messages, owner, since) = {
+            let store = ctx.store();
+            let state = store.team_state(conversation);
+            let owner = state.owner.filter(|_| state.status != Status::Done);
+            (
+                store.guard_messages(conversation),
+                owner,
+                store.owner_since(conversation),
+            )
+        };
+        let me = self.member();
+        let replying: Vec<String> = self
+            .presence(conversation)
+            .into_iter()
+            .filter(|p| p.activity == Activity::Replying)
+            .map(|p| p.member)
+            .collect();
+        let team = TeamNow {
+            me: &me,
+            replying: &replying,
+            owner: owner.as_deref(),
+            owner_since: since,
+        };
+        Ok(GuardReport {
+            findings: guard::findings(baseline, &draft.message_id, &messages, &team),
+            checked_live,
+        })
+    }
+
+    /// Sends draft `id`: the guard first (a finding the member has not seen stops it),
+    /// then into the outbox (on disk, synced) — the answer means "queued".
+    pub async fn send_draft(&self, id: &str, options: SendOptions) -> Result<SendOutcome> {
+        let drafts = self.drafts();
+        let draft = drafts.load(id)?;
+        let account = self.account()?;
+        let settings = self.compose_settings()?;
+        let outgoing = build::build(
+            &draft,
+            &From {
+                shared_address: &account.shared_address,
+                display_name: &account.display_name,
+                settings: &settings,
+            },
+            &drafts.attachments_dir(id),
+        )?;
+        let report = self.guard(&draft, true).await?;
+        let unseen = guard::unacknowledged(report.findings.clone(), &options.despite);
+        if !unseen.is_empty() {
+            return Ok(SendOutcome::Guarded { report });
+        }
+        let outbox = self
+            .running_ref()
+            .as_ref()
+            .map(|r| r.outbox.clone())
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+        let now = now_ms();
+        let undo_until = now + i64::from(settings.undo_seconds) * 1000;
+        let item = OutboxItem {
+            id: draft.id.clone(),
+            message_id: draft.message_id.clone(),
+            conversation: draft.conversation,
+            replying_to: match draft.kind {
+                DraftKind::Reply | DraftKind::ReplyAll => draft.source.clone(),
+                _ => None,
+            },
+            subject: build::one_line(&draft.subject),
+            recipients: outgoing.recipients.clone(),
+            status: OutboxStatus::Queued,
+            queued_at: now,
+            send_at: options.send_at.map_or(undo_until, |at| at.max(undo_until)),
+            attempts: 0,
+        };
+        let entry = Entry {
+            item: item.clone(),
+            sender: outgoing.sender.clone(),
+            phase: Phase::Idle,
+            after: AfterSend::default(),
+            claim: settings.claim_on_send && draft.conversation.is_some(),
+            draft: draft.clone(),
+            first_attempt_at: None,
+        };
+        {
+            let store = outbox.store.clone();
+            let bytes = outgoing.bytes;
+            blocking(
+                ProblemCode::FileFailed,
+                "the outbox could not be written",
+                move || store.add(&entry, &bytes),
+            )
+            .await??;
+        }
+        // The outbox holds it now; the draft's text goes (its files stay until it left).
+        let _ = crate::durable::remove(&self.inner.profile.drafts_dir().join(format!("{id}.json")));
+        self.remove_server_draft(&draft.message_id);
+        if let Some(conversation) = draft.conversation {
+            self.report_activity(conversation, None).await;
+        }
+        self.inner
+            .events
+            .emit(crate::events::EngineEvent::Outbox { item: item.clone() });
+        outbox.wake.notify_one();
+        Ok(SendOutcome::Queued { item })
+    }
+
+    fn outbox(&self) -> Result<Arc<OutboxWorker>> {
+        self.running_ref()
+            .as_ref()
+            .map(|r| r.outbox.clone())
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))
+    }
+
+    /// Everything in the outbox, oldest first.
+    pub fn outbox_items(&self) -> Vec<OutboxItem> {
+        OutboxStore::new(&self.inner.profile.outbox_dir())
+            .list()
+            .into_iter()
+            .map(|e| e.item)
+            .collect()
+    }
+
+    /// Takes a queued message back before SMTP starts; it is a draft again.
+    pub async fn undo_send(&self, id: &str) -> Result<Draft> {
+        let outbox = self.outbox()?;
+        let entry = outbox.store.take_if(id, |e| {
+            if e.item.status == OutboxStatus::Queued && e.phase == Phase::Idle {
+                Ok(())
+            } else {
+                Err(Problem::new(
+                    ProblemCode::TooLateToUndo,
+                    "the message is already on its way",
+                ))
+            }
+        })?;
+        let mut draft = entry.draft;
+        draft.saved_at = now_ms();
+        self.drafts().save(&draft)?;
+        if let Some(conversation) = draft.conversation {
+            self.report_activity(conversation, Some(Activity::Replying))
+                .await;
+        }
+        outbox.wake.notify_one();
+        Ok(draft)
+    }
+
+    /// Sends a failed message again, or one whose fate is unknown after the member
+    /// checked with the recipient: a deliberate choice, never automatic.
+    pub fn send_again(&self, id: &str) -> Result<OutboxItem> {
+        let outbox = self.outbox()?;
+        let (entry, ()) = outbox.store.update(id, |e| {
+            if !matches!(
+                e.item.status,
+                OutboxStatus::Failed { .. }
+                    | OutboxStatus::Unknown { .. }
+                    | OutboxStatus::Retrying { .. }
+            ) {
+                return Err(Problem::new(
+                    ProblemCode::TooLateToUndo,
+                    "the message is already on its way",
+                ));
+            }
+            e.item.status = OutboxStatus::Queued;
+            e.item.send_at = now_ms();
+            e.phase = Phase::Idle;
+            e.first_attempt_at = None;
+            Ok((true, ()))
+        })?;
+        self.inner.events.emit(crate::events::EngineEvent::Outbox {
+            item: entry.item.clone(),
+        });
+        outbox.wake.notify_one();
+        Ok(entry.item)
+    }
+
+    /// The member knows a message whose fate was unknown did arrive: it counts as sent
+    /// (and gets its copy in Sent and the answered flag).
+    pub fn mark_sent(&self, id: &str) -> Result<OutboxItem> {
+        let outbox = self.outbox()?;
+        let (entry, ()) = outbox.store.update(id, |e| {
+            if !matches!(e.item.status, OutboxStatus::Unknown { .. }) {
+                return Err(Problem::new(
+                    ProblemCode::NotFound,
+                    "only a message whose fate is unknown can be marked as sent",
+                ));
+            }
+            e.item.status = OutboxStatus::Sent {
+                at: now_ms(),
+                sent_copy: false,
+            };
+            e.phase = Phase::Delivered;
+            Ok((true, ()))
+        })?;
+        self.inner.events.emit(crate::events::EngineEvent::Outbox {
+            item: entry.item.clone(),
+        });
+        outbox.wake.notify_one();
+        Ok(entry.item)
+    }
+
+    /// Looks in Sent again for a message whose fate is unknown.
+    pub async fn recheck_sent(&self, id: &str) -> Result<OutboxItem> {
+        let outbox = self.outbox()?;
+        outbox.recheck(id).await;
+        Ok(outbox.store.get(id)?.item)
+    }
+
+    /// Removes a message that failed, is unknown, or was sent, from the list.
+    pub fn discard_outbox(&self, id: &str) -> Result<()> {
+        let outbox = self.outbox()?;
+        let entry = outbox.store.take_if(id, |e| {
+            if e.phase == Phase::Content || e.item.status == OutboxStatus::Sending {
+                Err(Problem::new(
+                    ProblemCode::TooLateToUndo,
+                    "the message is being sent right now",
+                ))
+            } else {
+                Ok(())
+            }
+        })?;
+        if !matches!(entry.item.status, OutboxStatus::Sent { .. }) {
+            let _ = self.drafts().remove(id);
+        }
+        Ok(())
+    }
+
+    /// The team's canned replies and the mailbox signature, from the mailbox.
+    pub async fn templates(&self) -> Result<Vec<Template>> {
+        let messages = self
+            .mail_op(|reply| MailOp::ReadAll {
+                folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+                limit: (templates::MAX_TEMPLATE * 2) as u64,
+                reply,
+            })
+            .await?;
+        Ok(templates::latest(
+            messages
+                .into_iter()
+                .filter_map(|(uid, raw)| Some((uid, templates::from_message(&raw)?)))
+                .collect(),
+        ))
+    }
+
+    /// Adds or changes a template (an empty id adds one); older versions are removed.
+    pub async fn save_template(&self, mut template: Template) -> Result<Template> {
+        if template.id.is_empty() {
+            template.id = new_id();
+        }
+        let account = self.account()?;
+        let message = templates::to_message(&template, &account.shared_address)?;
+        let old = self.template_uids(&template.id).await?;
+        self.mail_op(|reply| MailOp::Append {
+            folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+            flags: "\\Seen",
+            message,
+            reply,
+        })
+        .await?;
+        if !old.is_empty() {
+            self.mail_op(|reply| MailOp::Remove {
+                folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+                uids: old,
+                reply,
+            })
+            .await?;
+        }
+        Ok(template)
+    }
+
+    pub async fn delete_template(&self, id: &str) -> Result<()> {
+        let uids = self.template_uids(id).await?;
+        self.mail_op(|reply| MailOp::Remove {
+            folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+            uids,
+            reply,
+        })
+        .await
+    }
+
+    async fn template_uids(&self, id: &str) -> Result<Vec<u32>> {
+        let messages = self
+            .mail_op(|reply| MailOp::ReadAll {
+                folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+                limit: (templates::MAX_TEMPLATE * 2) as u64,
+                reply,
+            })
+            .await?;
+        Ok(messages
+            .into_iter()
+            .filter(|(_, raw)| templates::from_message(raw).is_some_and(|t| t.id == id))
+            .map(|(uid, _)| uid)
+            .collect())
+    }
+
+    /// A canned reply's text with this draft's placeholders filled in.
+    pub async fn fill_template(&self, draft: &str, template: &str) -> Result<String> {
+        let draft = self.drafts().load(draft)?;
+        let template = self
+            .templates()
+            .await?
+            .into_iter()
+            .find(|t| t.id == template)
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no such template"))?;
+        let account = self.account()?;
+        let customer = crate::compose::address::parse_list(&draft.to)
+            .ok()
+            .and_then(|list| list.into_iter().next());
+        Ok(templates::fill(
+            &template.body,
+            &Placeholders {
+                customer: customer.as_ref(),
+                me: &account.display_name,
+                subject: &draft.subject,
+            },
+        ))
+    }
+
+    async fn mail_op<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T>>) -> MailOp,
+    ) -> Result<T> {
+        self.ready().await;
+        let mail = self
+            .mail_sender()
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+        let (reply, answer) = oneshot::channel();
+        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
+        mail.send(make(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}

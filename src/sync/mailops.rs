@@ -1,0 +1,201 @@
+//! Mailbox work for sending, done on the fetcher's connection: the sent copy, the
+//! answered flag, looking for a Message-ID (did an interrupted send arrive?), drafts and
+//! the shared templates folder.
+
+use tokio::sync::oneshot;
+
+use super::fetcher::{Fetcher, Open};
+use crate::conversation::{FolderRole, MessageKey};
+use crate::problem::{Problem, ProblemCode, Result};
+
+/// Which folder: found by its special use, or by name (created when missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderTarget {
+    Role(FolderRole),
+    Named(String),
+}
+
+pub enum MailOp {
+    /// Stores `message` with `flags` (system flags only) in the folder.
+    Append {
+        folder: FolderTarget,
+        flags: &'static str,
+        message: Vec<u8>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Whether a message with this Message-ID (without brackets) is in the folder.
+    Find {
+        folder: FolderTarget,
+        message_id: String,
+        reply: oneshot::Sender<Result<bool>>,
+    },
+    /// Removes the messages with this Message-ID from the folder (a draft's old copy).
+    RemoveById {
+        folder: FolderTarget,
+        message_id: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Sets the answered flag on a message.
+    MarkAnswered {
+        key: MessageKey,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Every message of the folder, each cut at `limit` bytes, with its UID.
+    ReadAll {
+        folder: FolderTarget,
+        limit: u64,
+        reply: oneshot::Sender<Result<Vec<(u32, Vec<u8>)>>>,
+    },
+    /// Removes `uids` from the folder.
+    Remove {
+        folder: FolderTarget,
+        uids: Vec<u32>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+impl MailOp {
+    /// Whether a failure of this op may have broken the connection.
+    pub async fn carry_out(self, fetcher: &Fetcher, open: &mut Option<Open>) -> bool {
+        macro_rules! answer {
+            ($reply:expr, $result:expr) => {{
+                let result = $result;
+                let broken = result
+                    .as_ref()
+                    .is_err_and(super::fetcher::is_connection_problem);
+                let _ = $reply.send(result);
+                broken
+            }};
+        }
+        match self {
+            MailOp::Append {
+                folder,
+                flags,
+                message,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    open.session.append(&name, flags, &message).await
+                }
+                .await
+            ),
+            MailOp::Find {
+                folder,
+                message_id,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    Fetcher::select(open, &name).await?;
+                    Ok(!open
+                        .session
+                        .search_message_id(&message_id)
+                        .await?
+                        .is_empty())
+                }
+                .await
+            ),
+            MailOp::RemoveById {
+                folder,
+                message_id,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    Fetcher::select(open, &name).await?;
+                    let uids = open.session.search_message_id(&message_id).await?;
+                    if !uids.is_empty() {
+                        open.session.expunge_uids(&uids).await?;
+                    }
+                    Ok(())
+                }
+                .await
+            ),
+            MailOp::MarkAnswered { key, reply } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    if Fetcher::select(open, &key.folder).await? != key.uid_validity {
+                        return Err(Problem::new(
+                            ProblemCode::MessageGone,
+                            "the answered message is no longer there",
+                        ));
+                    }
+                    open.session
+                        .store_flags(&[key.uid], true, "\\Answered")
+                        .await
+                }
+                .await
+            ),
+            MailOp::ReadAll {
+                folder,
+                limit,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    let info = open.session.select(&name, None).await?;
+                    open.selected = Some((name, info.uid_validity));
+                    if info.exists == 0 {
+                        return Ok(Vec::new());
+                    }
+                    open.session.fetch_partial("1:*", 0, limit).await
+                }
+                .await
+            ),
+            MailOp::Remove {
+                folder,
+                uids,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    Fetcher::select(open, &name).await?;
+                    if !uids.is_empty() {
+                        open.session.expunge_uids(&uids).await?;
+                    }
+                    Ok(())
+                }
+                .await
+            ),
+        }
+    }
+}
+
+/// The folder's name on the server; a named folder is created when missing, a special
+/// one must exist.
+async fn resolve(open: &mut Open, folder: &FolderTarget) -> Result<String> {
+    match folder {
+        FolderTarget::Role(role) => {
+            let listed = open.session.list_folders().await?;
+            listed
+                .into_iter()
+                .find(|f| f.role == *role && f.selectable)
+                .map(|f| f.name)
+                .ok_or_else(|| {
+                    Problem::new(
+                        ProblemCode::NotFound,
+                        format!("the mailbox has no {role:?} folder"),
+                    )
+                })
+        }
+        FolderTarget::Named(name) => {
+            let listed = open.session.list_folders().await?;
+            if !listed.iter().any(|f| f.name == *name) {
+                open.session.create_folder(name).await?;
+            }
+            Ok(name.clone())
+        }
+    }
+}
