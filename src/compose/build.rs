@@ -381,7 +381,7 @@ mod tests {
             ",",
         ];
         let mut rng = fastrand::Rng::with_seed(7);
-        let mut random_text = |rng: &mut fastrand::Rng| -> String {
+        let random_text = |rng: &mut fastrand::Rng| -> String {
             (0..rng.usize(1..8))
                 .map(|_| {
                     if rng.bool() {

@@ -61,7 +61,7 @@ pub fn to_message(template: &Template, shared_address: &str) -> Result<Vec<u8>> 
         TemplateKind::CannedReply => "canned_reply",
         TemplateKind::MailboxSignature => "mailbox_signature",
     };
-    let from = shared_address.parse().map_err(|_| {
+    let from: lettre::Address = shared_address.parse().map_err(|_| {
         Problem::new(
             ProblemCode::InvalidSettings,
             "the shared address is not valid",
@@ -111,7 +111,7 @@ pub fn from_message(raw: &[u8]) -> Option<Template> {
         name: one_line(message.subject().unwrap_or_default()),
         body: message
             .body_text(0)
-            .map(|b| b.trim_end().to_owned())
+            .map(|b| b.replace("\r\n", "\n").trim_end().to_owned())
             .unwrap_or_default(),
     })
 }
@@ -127,7 +127,7 @@ pub fn latest(messages: Vec<(u32, Template)>) -> Vec<Template> {
         }
     }
     let mut templates: Vec<Template> = by_id.into_values().map(|(_, t)| t).collect();
-    templates.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    templates.sort_by_key(|t| t.name.to_lowercase());
     templates
 }
 

@@ -92,9 +92,7 @@ pub fn timed_out(step: Step, server: &str) -> Verdict {
 
 /// The server's words without the code, when it answered.
 fn server_text(error: &SmtpError) -> Option<String> {
-    if error.status().is_none() {
-        return None;
-    }
+    error.status()?;
     let full = error.to_string();
     // lettre formats "permanent error (550): 5.1.1 <x@y>: Recipient address rejected".
     let text = full.split_once("): ").map_or(full.as_str(), |(_, t)| t);

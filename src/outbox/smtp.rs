@@ -120,7 +120,7 @@ where
 async fn connect(target: &SmtpTarget) -> std::result::Result<AsyncSmtpConnection, Verdict> {
     let endpoint = &target.endpoint;
     let server = endpoint.host.clone();
-    let tls = tls_parameters(target).map_err(|failure| Verdict::Stop(failure))?;
+    let tls = tls_parameters(target).map_err(Verdict::Stop)?;
     let hello = ClientId::default();
     let implicit = (endpoint.security == Security::Tls).then(|| tls.clone());
     let mut connection = step(

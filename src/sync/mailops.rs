@@ -15,6 +15,9 @@ pub enum FolderTarget {
     Named(String),
 }
 
+/// Messages of a folder with their UIDs.
+pub type Messages = Vec<(u32, Vec<u8>)>;
+
 pub enum MailOp {
     /// Stores `message` with `flags` (system flags only) in the folder.
     Append {
@@ -44,7 +47,7 @@ pub enum MailOp {
     ReadAll {
         folder: FolderTarget,
         limit: u64,
-        reply: oneshot::Sender<Result<Vec<(u32, Vec<u8>)>>>,
+        reply: oneshot::Sender<Result<Messages>>,
     },
     /// Removes `uids` from the folder.
     Remove {
