@@ -5,7 +5,12 @@
 use ts_rs::{Config, TS};
 
 use crate::account::{AccountSettings, Security, ServerEndpoint};
+use crate::compose::{
+    ComposeSettings, Draft, DraftAttachment, DraftEdit, DraftKind, GuardFinding, GuardReport,
+    SendOptions, SendOutcome, Template, TemplateKind,
+};
 use crate::connectivity::{Connectivity, SyncProgress};
+use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::contract::Status;
 use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
@@ -63,6 +68,21 @@ pub fn typescript() -> String {
         TeamServerSettings::decl,
         HostSettings::decl,
         TeamInvite::decl,
+        DraftKind::decl,
+        DraftAttachment::decl,
+        Draft::decl,
+        DraftEdit::decl,
+        ComposeSettings::decl,
+        TemplateKind::decl,
+        Template::decl,
+        GuardFinding::decl,
+        GuardReport::decl,
+        SendOptions::decl,
+        SendFailureKind::decl,
+        SendFailure::decl,
+        OutboxStatus::decl,
+        OutboxItem::decl,
+        SendOutcome::decl,
         EngineEvent::decl,
     ]
     .iter()

@@ -3,11 +3,15 @@
 
 use baton::Engine;
 use baton::account::AccountSettings;
+use baton::compose::{
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardReport, SendOptions, SendOutcome, Template,
+};
 use baton::connectivity::Connectivity;
 use baton::conversation::{
     ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
 };
 use baton::mime::MessageBody;
+use baton::outbox::OutboxItem;
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
 use baton::team::{Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings};
@@ -168,4 +172,141 @@ pub fn open_link<R: Runtime>(app: AppHandle<R>, url: String) -> Result<()> {
         Problem::new(ProblemCode::LinkRefused, "the link could not be opened")
             .with_detail(e.to_string())
     })
+}
+
+// Writing and sending.
+
+#[tauri::command]
+pub fn get_compose_settings(engine: State<'_, Engine>) -> Result<ComposeSettings> {
+    engine.compose_settings()
+}
+
+#[tauri::command]
+pub fn save_compose_settings(engine: State<'_, Engine>, settings: ComposeSettings) -> Result<()> {
+    engine.save_compose_settings(settings)
+}
+
+/// A new draft; `lang` is the window's language for the quote's attribution line.
+#[tauri::command]
+pub async fn start_draft(
+    engine: State<'_, Engine>,
+    kind: DraftKind,
+    conversation: Option<ConversationId>,
+    source: Option<MessageKey>,
+    lang: String,
+) -> Result<Draft> {
+    engine.start_draft(kind, conversation, source, &lang).await
+}
+
+#[tauri::command]
+pub async fn save_draft(engine: State<'_, Engine>, edit: DraftEdit) -> Result<Draft> {
+    engine.save_draft(edit).await
+}
+
+#[tauri::command]
+pub fn list_drafts(engine: State<'_, Engine>) -> Vec<Draft> {
+    engine.drafts_list()
+}
+
+#[tauri::command]
+pub async fn discard_draft(engine: State<'_, Engine>, id: String) -> Result<()> {
+    engine.discard_draft(&id).await
+}
+
+/// Asks for files (the native dialog) and attaches them. The draft as it is after.
+#[tauri::command]
+pub async fn attach_files<R: Runtime>(
+    app: AppHandle<R>,
+    engine: State<'_, Engine>,
+    id: String,
+) -> Result<Draft> {
+    let dialog = app.dialog().file();
+    let chosen = tokio::task::spawn_blocking(move || dialog.blocking_pick_files())
+        .await
+        .map_err(|e| {
+            Problem::new(ProblemCode::FileFailed, "the file dialog failed")
+                .with_detail(e.to_string())
+        })?
+        .unwrap_or_default();
+    let mut draft = engine.draft(&id)?;
+    for file in chosen {
+        if let Ok(path) = file.into_path() {
+            draft = engine.attach_file(&id, &path).await?;
+        }
+    }
+    Ok(draft)
+}
+
+#[tauri::command]
+pub fn detach_file(engine: State<'_, Engine>, id: String, attachment: String) -> Result<Draft> {
+    engine.detach_file(&id, &attachment)
+}
+
+/// The duplicate-reply guard; `live` reads the mailbox again first.
+#[tauri::command]
+pub async fn check_draft(engine: State<'_, Engine>, id: String, live: bool) -> Result<GuardReport> {
+    engine.check_draft(&id, live).await
+}
+
+#[tauri::command]
+pub async fn send_draft(
+    engine: State<'_, Engine>,
+    id: String,
+    options: SendOptions,
+) -> Result<SendOutcome> {
+    engine.send_draft(&id, options).await
+}
+
+#[tauri::command]
+pub async fn undo_send(engine: State<'_, Engine>, id: String) -> Result<Draft> {
+    engine.undo_send(&id).await
+}
+
+#[tauri::command]
+pub fn list_outbox(engine: State<'_, Engine>) -> Vec<OutboxItem> {
+    engine.outbox_items()
+}
+
+#[tauri::command]
+pub fn send_again(engine: State<'_, Engine>, id: String) -> Result<OutboxItem> {
+    engine.send_again(&id)
+}
+
+#[tauri::command]
+pub fn mark_sent(engine: State<'_, Engine>, id: String) -> Result<OutboxItem> {
+    engine.mark_sent(&id)
+}
+
+#[tauri::command]
+pub async fn recheck_sent(engine: State<'_, Engine>, id: String) -> Result<OutboxItem> {
+    engine.recheck_sent(&id).await
+}
+
+#[tauri::command]
+pub fn discard_outbox(engine: State<'_, Engine>, id: String) -> Result<()> {
+    engine.discard_outbox(&id)
+}
+
+#[tauri::command]
+pub async fn list_templates(engine: State<'_, Engine>) -> Result<Vec<Template>> {
+    engine.templates().await
+}
+
+#[tauri::command]
+pub async fn save_template(engine: State<'_, Engine>, template: Template) -> Result<Template> {
+    engine.save_template(template).await
+}
+
+#[tauri::command]
+pub async fn delete_template(engine: State<'_, Engine>, id: String) -> Result<()> {
+    engine.delete_template(&id).await
+}
+
+#[tauri::command]
+pub async fn fill_template(
+    engine: State<'_, Engine>,
+    draft: String,
+    template: String,
+) -> Result<String> {
+    engine.fill_template(&draft, &template).await
 }

@@ -1,6 +1,6 @@
 // Generated from the Rust types by `scripts/bindings.sh`. Do not edit.
 
-export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down" | "link_refused" | "claim_conflict" | "not_holder" | "invalid_member" | "team_state_unavailable";
+export type ProblemCode = "auth_failed" | "unreachable" | "timeout" | "tls_failed" | "start_tls_unavailable" | "protocol_error" | "server_unsupported" | "server_refused" | "connection_lost" | "invalid_settings" | "password_missing" | "credential_store_failed" | "message_unreadable" | "message_too_large" | "message_gone" | "cache_failed" | "file_failed" | "not_found" | "shutting_down" | "link_refused" | "claim_conflict" | "not_holder" | "invalid_member" | "team_state_unavailable" | "invalid_recipient" | "no_recipients" | "too_late_to_undo";
 
 export type Problem = { code: ProblemCode, 
 /**
@@ -220,4 +220,118 @@ export type TeamInvite = { settings: TeamServerSettings, member: string,
  */
 code: string, };
 
-export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "resync" };
+export type DraftKind = "reply" | "reply_all" | "forward" | "new";
+
+export type DraftAttachment = { id: string, name: string, mime_type: string, size: number, };
+
+export type Draft = { id: string, 
+/**
+ * Given when the draft is created, so a send that may or may not have happened can
+ * be looked up in the Sent folder by it.
+ */
+message_id: string, kind: DraftKind, conversation: ConversationId | null, 
+/**
+ * The message being answered or forwarded.
+ */
+source: MessageKey | null, to: string, cc: string, bcc: string, subject: string, 
+/**
+ * Plain text: the member's words, the signature and, for replies, the quote.
+ */
+body: string, attachments: Array<DraftAttachment>, 
+/**
+ * Milliseconds since the epoch.
+ */
+started_at: number, saved_at: number, };
+
+export type DraftEdit = { id: string, to: string, cc: string, bcc: string, subject: string, body: string, };
+
+export type ComposeSettings = { 
+/**
+ * The member's own signature, below the mailbox's.
+ */
+signature: string, 
+/**
+ * The name in From: `{name}` is the member's display name, for example
+ * "{name} from Acme Support". Empty: the display name alone.
+ */
+sender_name: string, 
+/**
+ * Seconds a sent message waits in the outbox, during which "Undo" takes it back.
+ */
+undo_seconds: number, 
+/**
+ * Claim the conversation when a reply goes out and nobody holds it.
+ */
+claim_on_send: boolean, };
+
+export type TemplateKind = "canned_reply" | "mailbox_signature";
+
+export type Template = { id: string, kind: TemplateKind, name: string, 
+/**
+ * Plain text with placeholders: {customer}, {customer_first}, {me}, {subject}.
+ */
+body: string, };
+
+export type GuardFinding = { "kind": "colleague_replied", by: string, at: number | null, preview: string, message: MessageKey | null, } | { "kind": "colleague_replying", member: string, } | { "kind": "customer_wrote", from: Correspondent, at: number, preview: string, message: MessageKey, } | { "kind": "owned_by_other", member: string, since: number | null, };
+
+export type GuardReport = { findings: Array<GuardFinding>, 
+/**
+ * The mailbox was read again for this check (a send-time check); otherwise it is
+ * what this computer knew.
+ */
+checked_live: boolean, };
+
+export type SendOptions = { 
+/**
+ * Send later: milliseconds since the epoch. `None`: now (after the undo window).
+ */
+send_at: number | null, 
+/**
+ * The member saw these findings and sends anyway; a finding not among them still
+ * stops the send.
+ */
+despite: Array<GuardFinding>, };
+
+export type SendFailureKind = "unreachable" | "connection_lost" | "connection_lost_after_data" | "tls_failed" | "auth_failed" | "temporarily_refused" | "recipient_refused" | "message_refused" | "invalid" | "password_missing";
+
+export type SendFailure = { kind: SendFailureKind, 
+/**
+ * The SMTP server's host name.
+ */
+server: string, 
+/**
+ * The server's reply code and text, when it answered.
+ */
+code: number | null, server_text: string | null, };
+
+export type OutboxStatus = { "state": "queued" } | { "state": "sending" } | { "state": "retrying", next_at: number, failure: SendFailure, } | { "state": "unknown", failure: SendFailure, } | { "state": "failed", failure: SendFailure, } | { "state": "sent", at: number, 
+/**
+ * A copy is in the shared Sent folder.
+ */
+sent_copy: boolean, };
+
+export type OutboxItem = { 
+/**
+ * The draft's id: "undo" turns the item back into that draft.
+ */
+id: string, message_id: string, conversation: ConversationId | null, 
+/**
+ * The message answered, which gets the answered flag once this is sent.
+ */
+replying_to: MessageKey | null, subject: string, 
+/**
+ * Every envelope recipient (To, Cc and Bcc).
+ */
+recipients: Array<string>, status: OutboxStatus, queued_at: number, 
+/**
+ * SMTP does not start before this: the end of the undo window, or "send later".
+ */
+send_at: number, 
+/**
+ * SMTP attempts made so far.
+ */
+attempts: number, };
+
+export type SendOutcome = { "outcome": "guarded", report: GuardReport, } | { "outcome": "queued", item: OutboxItem, };
+
+export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "outbox", item: OutboxItem, } | { "type": "resync" };
