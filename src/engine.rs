@@ -20,6 +20,7 @@ use crate::events::{EngineEvent, EventListener, Events};
 use crate::imap::connect::open_session;
 use crate::imap::tls::client_config;
 use crate::mime::{AttachmentInfo, IngestOptions, MessageBody};
+use crate::outbox::worker::OutboxWorker;
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::profile::{Profile, SetupState};
 use crate::secrets::SecretStore;
@@ -28,10 +29,9 @@ use crate::store::{Built, Store};
 use crate::sync::connection::Connection;
 use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
 use crate::sync::folder::SyncContext;
-use crate::sync::team::ActionRequest;
 use crate::sync::mailops::MailOp;
+use crate::sync::team::ActionRequest;
 use crate::sync::worker::{SyncNow, SyncWorker};
-use crate::outbox::worker::OutboxWorker;
 use crate::team::{
     Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings,
     TeamServerState, TeamStateHome,
@@ -62,6 +62,9 @@ struct Inner {
     hosted: tokio::sync::Mutex<Option<Hosted>>,
     /// Whether `hosted` holds a running server, readable without waiting.
     hosting: Arc<std::sync::atomic::AtomicBool>,
+    /// Taken while a draft's copy in the Drafts folder is replaced or removed, so a late
+    /// copy can never land after the draft was sent or discarded.
+    draft_copies: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The parts that exist while an account is configured.
@@ -101,6 +104,7 @@ impl Engine {
                 running: Mutex::new(None),
                 hosted: tokio::sync::Mutex::new(None),
                 hosting: Default::default(),
+                draft_copies: Default::default(),
             }),
         };
         engine.forward_connectivity();
@@ -211,7 +215,7 @@ impl Engine {
         let (actions, action_requests) = mpsc::channel(64);
         let (mail, mail_ops) = mpsc::channel(64);
         let sync_now = Arc::new(SyncNow::default());
-        let outbox = Arc::new(self.outbox_worker(&connection, &mail, &cancel));
+        let outbox = Arc::new(self.outbox_worker(&connection, &mail, (&sync_now, &wake), &cancel));
         let member = connection.account.member_id.clone();
         let connection_member = member.clone();
         let team = self.team_link(&member, &ctx, &actions).await;

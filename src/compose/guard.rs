@@ -54,11 +54,11 @@ pub struct TeamNow<'a> {
     pub owner_since: Option<i64>,
 }
 
-/// What the member should know. `own_id` is the draft's Message-ID: its own copy in
-/// Sent (a retried send) is not a colleague's reply.
+/// What the member should know. `own` are the Message-IDs of this member's own
+/// messages (this draft, and what their outbox sent): those are not a colleague's reply.
 pub fn findings(
     baseline: &Baseline,
-    own_id: &str,
+    own: &[String],
     now: &[GuardMessage],
     team: &TeamNow<'_>,
 ) -> Vec<GuardFinding> {
@@ -67,7 +67,7 @@ pub fn findings(
     let mut found = Vec::new();
     let mut fresh: Vec<&GuardMessage> = now
         .iter()
-        .filter(|m| !known.contains(m.message_id.as_str()) && m.message_id != own_id)
+        .filter(|m| !known.contains(m.message_id.as_str()) && !own.contains(&m.message_id))
         .collect();
     fresh.sort_by_key(|m| m.date);
     // The same message can sit in the inbox and in Sent (a copy to the shared address).
@@ -211,7 +211,7 @@ mod tests {
     fn nothing_new_is_nothing_found() {
         let start = vec![message("c1", FolderRole::Inbox, false, false)];
         let baseline = Baseline::of(&start);
-        assert!(findings(&baseline, "mine", &start, &alone()).is_empty());
+        assert!(findings(&baseline, &["mine".to_owned()], &start, &alone()).is_empty());
     }
 
     #[test]
@@ -221,7 +221,7 @@ mod tests {
         let mut now = start.clone();
         now.push(message("r1", FolderRole::Sent, true, false));
         now[0].answered = true;
-        let found = findings(&baseline, "mine", &now, &alone());
+        let found = findings(&baseline, &["mine".to_owned()], &now, &alone());
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(matches!(
             &found[0],
@@ -236,7 +236,7 @@ mod tests {
         let baseline = Baseline::of(&start);
         let mut now = start.clone();
         now.push(message("mine", FolderRole::Sent, true, false));
-        assert!(findings(&baseline, "mine", &now, &alone()).is_empty());
+        assert!(findings(&baseline, &["mine".to_owned()], &now, &alone()).is_empty());
     }
 
     #[test]
@@ -245,7 +245,7 @@ mod tests {
         let baseline = Baseline::of(&start);
         let mut now = start.clone();
         now[0].answered = true;
-        let found = findings(&baseline, "mine", &now, &alone());
+        let found = findings(&baseline, &["mine".to_owned()], &now, &alone());
         assert_eq!(
             found,
             vec![GuardFinding::ColleagueReplied {
@@ -257,7 +257,7 @@ mod tests {
         );
         // Already answered when the draft started: not news.
         let baseline = Baseline::of(&now);
-        assert!(findings(&baseline, "mine", &now, &alone()).is_empty());
+        assert!(findings(&baseline, &["mine".to_owned()], &now, &alone()).is_empty());
     }
 
     #[test]
@@ -273,7 +273,7 @@ mod tests {
             owner: Some("chloe"),
             owner_since: Some(5),
         };
-        let found = findings(&baseline, "mine", &now, &team);
+        let found = findings(&baseline, &["mine".to_owned()], &now, &team);
         assert!(
             matches!(&found[0], GuardFinding::CustomerWrote { preview, .. } if preview == "text of c2")
         );
@@ -295,7 +295,10 @@ mod tests {
             replying: &[],
             ..team
         };
-        assert_eq!(findings(&baseline, "mine", &now, &team).len(), 1);
+        assert_eq!(
+            findings(&baseline, &["mine".to_owned()], &now, &team).len(),
+            1
+        );
     }
 
     #[test]

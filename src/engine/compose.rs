@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
@@ -28,6 +28,7 @@ use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::store::now_ms;
 use crate::sync::connection::Connection;
 use crate::sync::mailops::{FolderTarget, MailOp};
+use crate::sync::worker::SyncNow;
 use crate::team::Activity;
 
 /// How long a send-time guard waits for the mailbox to be read again.
@@ -41,6 +42,7 @@ impl Engine {
         &self,
         connection: &Connection,
         mail: &mpsc::Sender<MailOp>,
+        sync: (&Arc<SyncNow>, &Arc<Notify>),
         cancel: &CancellationToken,
     ) -> OutboxWorker {
         let login = connection.clone();
@@ -82,6 +84,8 @@ impl Engine {
             mail: mail.clone(),
             claim,
             server_saves_sent: server_saves_sent(&connection.account.smtp.host),
+            sync_now: sync.0.clone(),
+            sync_wake: sync.1.clone(),
             wake: Default::default(),
             cancel: cancel.clone(),
         }
@@ -287,7 +291,13 @@ impl Engine {
         let message_id = draft.message_id.clone();
         let drafts = self.drafts();
         let id = draft.id.clone();
+        let copies = self.inner.draft_copies.clone();
         tokio::spawn(async move {
+            let _turn = copies.lock().await;
+            if drafts.load(&id).is_err() {
+                // Sent or discarded meanwhile: no copy.
+                return;
+            }
             let (reply, answer) = oneshot::channel();
             let remove = MailOp::RemoveById {
                 folder: FolderTarget::Role(FolderRole::Drafts),
@@ -324,7 +334,9 @@ impl Engine {
             return;
         };
         let message_id = message_id.to_owned();
+        let copies = self.inner.draft_copies.clone();
         tokio::spawn(async move {
+            let _turn = copies.lock().await;
             let (reply, answer) = oneshot::channel();
             let op = MailOp::RemoveById {
                 folder: FolderTarget::Role(FolderRole::Drafts),
@@ -443,8 +455,15 @@ impl Engine {
             owner: owner.as_deref(),
             owner_since: since,
         };
+        // This member's own earlier replies (sent from this computer) are not news.
+        let mut own: Vec<String> = OutboxStore::new(&self.inner.profile.outbox_dir())
+            .list()
+            .into_iter()
+            .map(|e| e.item.message_id)
+            .collect();
+        own.push(draft.message_id.clone());
         Ok(GuardReport {
-            findings: guard::findings(baseline, &draft.message_id, &messages, &team),
+            findings: guard::findings(baseline, &own, &messages, &team),
             checked_live,
         })
     }

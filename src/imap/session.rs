@@ -591,20 +591,24 @@ impl ImapSession {
     /// Stores a message in `folder` (a sent copy, a draft, a template) with `flags`
     /// (system flags such as `\\Seen`, written by Baton, never user text).
     pub async fn append(&mut self, folder: &str, flags: &str, message: &[u8]) -> Result<()> {
-        let folder = quoted(folder)?;
+        // async-imap quotes the name itself; this only refuses what cannot be quoted.
+        quoted(folder)?;
         let label = self.label.clone();
         let flags = (!flags.is_empty()).then(|| format!("({flags})"));
         let result = tokio::time::timeout(
             APPEND_TIMEOUT,
             self.inner()?
-                .append(&folder, flags.as_deref(), None, message),
+                .append(folder, flags.as_deref(), None, message),
         )
         .await
         .map_err(|_| Problem::new(ProblemCode::Timeout, format!("{label} stopped answering")))?;
         result.map_err(|e| match e {
             async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
-                Problem::new(ProblemCode::ServerRefused, "the server refused to store the message")
-                    .with_detail(text)
+                Problem::new(
+                    ProblemCode::ServerRefused,
+                    "the server refused to store the message",
+                )
+                .with_detail(text)
             }
             other => self.lost(other.to_string()),
         })
@@ -615,11 +619,14 @@ impl ImapSession {
     pub async fn search_message_id(&mut self, message_id: &str) -> Result<Vec<u32>> {
         let needle = quoted(&format!("<{message_id}>"))?;
         let mut uids = Vec::new();
-        self.execute(&format!("UID SEARCH HEADER Message-ID {needle}"), |response| {
-            if let Response::MailboxData(MailboxDatum::Search(found)) = response {
-                uids.extend(found.iter().copied());
-            }
-        })
+        self.execute(
+            &format!("UID SEARCH HEADER Message-ID {needle}"),
+            |response| {
+                if let Response::MailboxData(MailboxDatum::Search(found)) = response {
+                    uids.extend(found.iter().copied());
+                }
+            },
+        )
         .await?
         .into_result("to search the folder")?;
         Ok(uids)
@@ -627,7 +634,10 @@ impl ImapSession {
 
     /// Adds (or removes) system flags on `uids` of the selected folder.
     pub async fn store_flags(&mut self, uids: &[u32], add: bool, flags: &str) -> Result<()> {
-        if !flags.split(' ').all(|f| f.starts_with('\\') && is_atom(&f[1..])) {
+        if !flags
+            .split(' ')
+            .all(|f| f.starts_with('\\') && is_atom(&f[1..]))
+        {
             return Err(Problem::new(
                 ProblemCode::InvalidSettings,
                 "a flag is not a valid IMAP system flag",

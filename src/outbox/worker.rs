@@ -43,6 +43,10 @@ pub struct OutboxWorker {
     pub claim: ClaimHook,
     /// The server files sent mail in Sent by itself (Gmail, Microsoft 365): no copy.
     pub server_saves_sent: bool,
+    /// Reads Sent again once a copy is there, so the conversation shows the reply now
+    /// (and not at the next minute's look at Sent).
+    pub sync_now: Arc<crate::sync::worker::SyncNow>,
+    pub sync_wake: Arc<Notify>,
     pub wake: Arc<Notify>,
     pub cancel: CancellationToken,
 }
@@ -282,7 +286,13 @@ impl OutboxWorker {
         };
         let mut after = entry.after.clone();
         if !after.sent_copy {
-            after.sent_copy = self.sent_copy(&entry).await.is_ok();
+            after.sent_copy = match self.sent_copy(&entry).await {
+                Ok(()) => true,
+                Err(problem) => {
+                    tracing::warn!("sent copy of {id}: {problem} ({:?})", problem.detail);
+                    false
+                }
+            };
         }
         if !after.answered {
             after.answered = match &entry.item.replying_to {
@@ -295,7 +305,11 @@ impl OutboxWorker {
                     match self.ask(op, answer).await {
                         // A message deleted meanwhile needs no flag.
                         Err(p) if p.code == ProblemCode::MessageGone => true,
-                        other => other.is_ok(),
+                        Err(problem) => {
+                            tracing::warn!("answered flag for {id}: {problem}");
+                            false
+                        }
+                        Ok(()) => true,
                     }
                 }
                 None => true,
@@ -303,9 +317,18 @@ impl OutboxWorker {
         }
         if !after.claimed {
             after.claimed = match entry.item.conversation {
-                Some(conversation) if entry.claim => (self.claim)(conversation).await.is_ok(),
+                Some(conversation) if entry.claim => match (self.claim)(conversation).await {
+                    Ok(()) => true,
+                    Err(problem) => {
+                        tracing::warn!("claim after sending {id}: {problem}");
+                        false
+                    }
+                },
                 _ => true,
             };
+        }
+        if after.sent_copy && !entry.after.sent_copy {
+            self.sync_now.nudge(&self.sync_wake);
         }
         let done = after.sent_copy && after.answered && after.claimed;
         if let Err(problem) = self.drafts.remove(&entry.item.id) {

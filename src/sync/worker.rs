@@ -66,6 +66,12 @@ impl SyncNow {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Asks for a round without waiting for it (a sent copy was just stored).
+    pub fn nudge(&self, wake: &Notify) {
+        self.wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+        wake.notify_one();
+    }
+
     fn take(&self) -> bool {
         self.wanted.swap(false, std::sync::atomic::Ordering::SeqCst)
     }
