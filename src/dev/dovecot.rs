@@ -1,6 +1,9 @@
 //! A private Dovecot on loopback: its own config directory, free ports, a test CA, and
 //! several logins that share one mailbox — the shape of a team's support@ mailbox.
 //! Used by the tests, the demo and `baton-bench`. It never touches a system instance.
+//!
+//! For a private Postfix in front of it ([`super::postfix`]) it also offers an auth
+//! listener for SMTP AUTH and accepts LMTP deliveries to `<mailbox>@<any domain>`.
 
 use std::io;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -46,7 +49,10 @@ pub struct Dovecot {
     pub imap_port: u16,
     /// IMAP over TLS.
     pub imaps_port: u16,
+    /// LMTP: `<mailbox>@<any domain>` (or `<login>@…`) lands in that mailbox's INBOX.
     pub lmtp_port: u16,
+    /// Dovecot's auth service for Postfix's SMTP AUTH (`smtpd_sasl_type = dovecot`).
+    pub auth_port: u16,
     pub pki: TestPki,
     logins: Vec<Login>,
 }
@@ -77,12 +83,17 @@ impl Dovecot {
         set_mode(&dir, 0o755)?;
         let ids = identities()?;
         let pki = write_test_pki(&dir.join("tls"))?;
-        let [imap_port, imaps_port, lmtp_port] = free_ports()?;
+        let [imap_port, imaps_port, lmtp_port, auth_port] = free_ports()?;
 
         for sub in ["run", "state", "mail"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         let mut users = String::new();
+        // Mail for a mailbox arrives by LMTP under the mailbox's name, which need not be
+        // any login's: a userdb of its own, one entry per mailbox, that no passdb sees,
+        // so nobody can log in as a mailbox.
+        let mut mailboxes = String::new();
+        let mut seen = std::collections::BTreeSet::new();
         for login in &options.logins {
             check_name(&login.name)?;
             check_name(&login.mailbox)?;
@@ -97,12 +108,32 @@ impl Dovecot {
                 ids.mail_gid,
                 home.display()
             ));
+            if seen.insert(login.mailbox.as_str()) {
+                mailboxes.push_str(&format!(
+                    "{}::{}:{}::{}::\n",
+                    login.mailbox,
+                    ids.mail_uid,
+                    ids.mail_gid,
+                    home.display()
+                ));
+            }
         }
         std::fs::write(dir.join("users"), users)?;
+        std::fs::write(dir.join("mailboxes"), mailboxes)?;
         let conf = dir.join("dovecot.conf");
         std::fs::write(
             &conf,
-            config(&dir, &ids, &pki, imap_port, imaps_port, lmtp_port),
+            config(
+                &dir,
+                &ids,
+                &pki,
+                Ports {
+                    imap: imap_port,
+                    imaps: imaps_port,
+                    lmtp: lmtp_port,
+                    auth: auth_port,
+                },
+            ),
         )?;
         let log = dir.join("dovecot.log");
         let _ = std::fs::remove_file(&log);
@@ -127,6 +158,7 @@ impl Dovecot {
             imap_port,
             imaps_port,
             lmtp_port,
+            auth_port,
             pki,
             logins: options.logins,
         };
@@ -238,9 +270,14 @@ impl Dovecot {
     fn wait_until_listening(&self) -> io::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            let up = [self.imap_port, self.imaps_port, self.lmtp_port]
-                .iter()
-                .all(|port| TcpStream::connect((Ipv4Addr::LOCALHOST, *port)).is_ok());
+            let up = [
+                self.imap_port,
+                self.imaps_port,
+                self.lmtp_port,
+                self.auth_port,
+            ]
+            .iter()
+            .all(|port| TcpStream::connect((Ipv4Addr::LOCALHOST, *port)).is_ok());
             if up {
                 return Ok(());
             }
@@ -302,7 +339,20 @@ fn doveadm_status(conf: &Path, args: &[&str]) -> io::Result<std::process::ExitSt
         .status()
 }
 
-fn config(dir: &Path, ids: &Identities, pki: &TestPki, imap: u16, imaps: u16, lmtp: u16) -> String {
+struct Ports {
+    imap: u16,
+    imaps: u16,
+    lmtp: u16,
+    auth: u16,
+}
+
+fn config(dir: &Path, ids: &Identities, pki: &TestPki, ports: Ports) -> String {
+    let Ports {
+        imap,
+        imaps,
+        lmtp,
+        auth,
+    } = ports;
     let d = dir.display();
     let dh = Path::new("/usr/share/dovecot/dh.pem");
     let ssl_dh = if dh.exists() {
@@ -342,6 +392,13 @@ passdb {{
 userdb {{
   driver = passwd-file
   args = {d}/users
+  default_fields = mail=mdbox:~/mdbox
+}}
+# LMTP looks up the whole recipient address: a login by its exact name above, else the
+# mailbox named by the address's local part here.
+userdb {{
+  driver = passwd-file
+  args = username_format=%Ln {d}/mailboxes
   default_fields = mail=mdbox:~/mdbox
 }}
 
@@ -388,6 +445,12 @@ service lmtp {{
     port = {lmtp}
   }}
 }}
+service auth {{
+  inet_listener auth-postfix {{
+    address = 127.0.0.1
+    port = {auth}
+  }}
+}}
 service imap {{
   process_limit = 2048
 }}
@@ -420,22 +483,20 @@ fn check_name(name: &str) -> io::Result<()> {
     }
 }
 
-fn free_ports() -> io::Result<[u16; 3]> {
-    // Hold all three listeners at once so the ports differ; the window between closing
-    // them and Dovecot binding is small and only other processes can race it.
-    let listeners = [
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?,
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?,
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?,
-    ];
-    let mut ports = [0u16; 3];
+pub(super) fn free_ports<const N: usize>() -> io::Result<[u16; N]> {
+    // Hold all listeners at once so the ports differ; the window between closing them
+    // and the server binding is small and only other processes can race it.
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut ports = [0u16; N];
     for (port, listener) in ports.iter_mut().zip(&listeners) {
         *port = listener.local_addr()?.port();
     }
     Ok(ports)
 }
 
-fn command_output(program: &str, args: &[&str]) -> io::Result<String> {
+pub(super) fn command_output(program: &str, args: &[&str]) -> io::Result<String> {
     let out = Command::new(program).args(args).output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
@@ -473,7 +534,7 @@ fn identities() -> io::Result<Identities> {
     }
 }
 
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
