@@ -5,20 +5,29 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountSettings,
   Activity,
+  ComposeSettings,
   Connectivity,
   ConversationDetail,
   ConversationId,
   ConversationPage,
+  Draft,
+  DraftEdit,
+  DraftKind,
   EngineEvent,
+  GuardReport,
   HostSettings,
   MessageBody,
   MessageKey,
+  OutboxItem,
   Presence,
+  SendOptions,
+  SendOutcome,
   SetupState,
   TeamAction,
   TeamInvite,
   TeamOverview,
   TeamServerSettings,
+  Template,
   View,
 } from './bindings';
 import { toProblem } from './problem';
@@ -93,6 +102,66 @@ export const ipc = {
 
   /** Rust hands the URL to the system browser. */
   openLink: (url: string) => call<null>('open_link', { url }),
+
+  getComposeSettings: () => call<ComposeSettings>('get_compose_settings'),
+
+  saveComposeSettings: (settings: ComposeSettings) => call<null>('save_compose_settings', { settings }),
+
+  /**
+   * A new draft with recipients, subject, signature and (for replies) the quote filled
+   * in. For a reply without `source` the engine answers the customer's newest message;
+   * `lang` is the language of the attribution line. The engine reports "replying".
+   */
+  startDraft: (kind: DraftKind, conversation: ConversationId | null, source: MessageKey | null, lang: string) =>
+    call<Draft>('start_draft', { kind, conversation, source, lang }),
+
+  /** Stores what the member typed; addresses are checked only when sending. */
+  saveDraft: (edit: DraftEdit) => call<Draft>('save_draft', { edit }),
+
+  listDrafts: () => call<Draft[]>('list_drafts'),
+
+  discardDraft: (id: string) => call<null>('discard_draft', { id }),
+
+  /** Opens the native file picker; the draft as it is afterwards (unchanged when cancelled). */
+  attachFiles: (id: string) => call<Draft>('attach_files', { id }),
+
+  detachFile: (id: string, attachment: string) => call<Draft>('detach_file', { id, attachment }),
+
+  /** The duplicate-reply guard. `live` reads the mailbox again first (send time only). */
+  checkDraft: (id: string, live: boolean) => call<GuardReport>('check_draft', { id, live }),
+
+  /**
+   * `guarded`: nothing was sent, the report says why; `queued`: in the outbox, where it
+   * waits until `send_at` (the undo window or "send later").
+   */
+  sendDraft: (id: string, options: SendOptions) => call<SendOutcome>('send_draft', { id, options }),
+
+  /** Takes a queued message back as a draft; `too_late_to_undo` once SMTP started. */
+  undoSend: (id: string) => call<Draft>('undo_send', { id }),
+
+  listOutbox: () => call<OutboxItem[]>('list_outbox'),
+
+  /** A deliberate second attempt at a failed message, or one whose fate is unknown. */
+  sendAgain: (id: string) => call<OutboxItem>('send_again', { id }),
+
+  /** The member knows a message whose fate was unknown arrived. */
+  markSent: (id: string) => call<OutboxItem>('mark_sent', { id }),
+
+  /** Looks in Sent again for a message whose fate is unknown. */
+  recheckSent: (id: string) => call<OutboxItem>('recheck_sent', { id }),
+
+  discardOutbox: (id: string) => call<null>('discard_outbox', { id }),
+
+  /** Canned replies and the mailbox signature, shared by the team through the mailbox. */
+  listTemplates: () => call<Template[]>('list_templates'),
+
+  /** An empty id adds a template; the answer carries its id. */
+  saveTemplate: (template: Template) => call<Template>('save_template', { template }),
+
+  deleteTemplate: (id: string) => call<null>('delete_template', { id }),
+
+  /** The template's text with the draft's placeholders filled in. */
+  fillTemplate: (draft: string, template: string) => call<string>('fill_template', { draft, template }),
 };
 
 export const ENGINE_EVENT = 'engine-event';

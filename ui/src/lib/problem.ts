@@ -33,6 +33,9 @@ const KNOWN_CODES: Record<ProblemCode, true> = {
   not_holder: true,
   invalid_member: true,
   team_state_unavailable: true,
+  invalid_recipient: true,
+  no_recipients: true,
+  too_late_to_undo: true,
 };
 const PROBLEM_CODES: ReadonlySet<string> = new Set(Object.keys(KNOWN_CODES));
 

@@ -229,3 +229,20 @@ export const HOSTILE_HTML = `<!doctype html><html><head>
 <form action="http://127.0.0.1:9/collect"><input id="frame-input" name="q" value=""><button id="frame-submit">Go</button></form>
 <object data="javascript:parent.__pwned='object'"></object>
 </body></html>`;
+
+/** The team's templates: two canned replies and the mailbox's shared signature. */
+export const TEMPLATES = [
+  {
+    id: 'tpl-tracking',
+    kind: 'canned_reply',
+    name: 'Where is my parcel',
+    body: 'Hi {customer_first},\n\nYour parcel is on its way; the tracking link follows in a separate mail.\n\n{me}',
+  },
+  {
+    id: 'tpl-refund',
+    kind: 'canned_reply',
+    name: 'Refund approved',
+    body: 'Dear {customer},\n\nWe approved your refund for “{subject}”. It reaches your account within five working days.',
+  },
+  { id: 'tpl-signature', kind: 'mailbox_signature', name: 'Signature', body: 'Acme Support · +31 20 123 4567' },
+];

@@ -25,6 +25,20 @@ const scenario = {
   /** Conversation index whose newest message carries the friendly HTML with a blocked image. */
   htmlIndex: 0,
   saveAccountError: null,
+  /** What the engine answers for writing: settings, templates and the guard. */
+  composeSettings: { signature: 'Anna', sender_name: '{name} from Acme Support', undo_seconds: 10, claim_on_send: true },
+  templates: fx.TEMPLATES,
+  /** Findings check_draft answers while writing (live = false). */
+  guard: [],
+  /** Findings send_draft stops at, unless the send names them all in `despite`. */
+  sendGuard: [],
+  /** Outbox items and drafts the engine already has. */
+  outbox: [],
+  drafts: [],
+  /** Files the native picker "chooses" on attach_files. */
+  attachFiles: [{ name: 'photo-damage.jpg', mime_type: 'image/jpeg', size: 2_380_112 }],
+  /** What recheck_sent finds: true puts an unknown message to sent. */
+  recheckFinds: false,
   /** Problems the team server commands reject with, by command name. */
   teamServerErrors: {},
   /** Milliseconds each command waits, so loading states can be seen. */
@@ -152,10 +166,236 @@ async function handle(cmd, args) {
     case 'open_link':
     case 'retry_now':
       return null;
+    case 'get_compose_settings':
+    case 'save_compose_settings':
+    case 'start_draft':
+    case 'save_draft':
+    case 'list_drafts':
+    case 'discard_draft':
+    case 'attach_files':
+    case 'detach_file':
+    case 'check_draft':
+    case 'send_draft':
+    case 'undo_send':
+    case 'list_outbox':
+    case 'send_again':
+    case 'mark_sent':
+    case 'recheck_sent':
+    case 'discard_outbox':
+    case 'list_templates':
+    case 'save_template':
+    case 'delete_template':
+    case 'fill_template':
+      return writing(cmd, args);
     default:
       throw new Error(`harness: unknown command ${cmd}`);
   }
 }
+
+// --- Writing and sending: drafts, the outbox and templates, kept in memory --------------
+
+const drafts = new Map(scenario.drafts.map((d) => [d.id, d]));
+const outbox = new Map(scenario.outbox.map((i) => [i.id, i]));
+/** The draft behind each queued item, for undo_send. */
+const sentDrafts = new Map();
+let templates = [...scenario.templates];
+let nextId = 1;
+
+function emitOutbox(item) {
+  setTimeout(() => emit('engine-event', { type: 'outbox', item }), 0);
+}
+
+function draftOf(id) {
+  const draft = drafts.get(id);
+  if (!draft) throw problem('not_found', `no draft ${id}`);
+  return draft;
+}
+
+/** The engine's address check, in short: every item needs an @ with something on both sides. */
+function addresses(text) {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const address = /<([^>]*)>/.exec(item)?.[1] ?? item;
+      if (!/^[^@\s]+@[^@\s]+$/.test(address)) {
+        throw problem('invalid_recipient', `the recipient "${item}" is not a valid address`, item);
+      }
+      return address;
+    });
+}
+
+function signature() {
+  const shared = templates.find((t) => t.kind === 'mailbox_signature')?.body ?? '';
+  return [scenario.composeSettings.signature.trim(), shared.trim()].filter(Boolean).join('\n');
+}
+
+function startDraft({ kind, conversation, source }) {
+  const id = `draft-${nextId++}`;
+  const base = {
+    id,
+    message_id: `${id}@example.com`,
+    kind,
+    conversation: kind === 'forward' ? null : conversation,
+    source: null,
+    to: '',
+    cc: '',
+    bcc: '',
+    subject: '',
+    body: `\n\n${signature()}\n`,
+    attachments: [],
+    started_at: Date.now(),
+    saved_at: Date.now(),
+  };
+  if (kind !== 'new') {
+    const parsed = conversation ? fx.parseConversationId(conversation) : null;
+    if (!parsed) throw problem('not_found', 'the message to answer is no longer there');
+    const detail = fx.detailFor(parsed.view, parsed.index, now);
+    const message =
+      (source && detail.messages.find((m) => m.key.uid === source.uid)) ??
+      [...detail.messages].reverse().find((m) => !m.from_team);
+    const customer = fx.customerFor(parsed.index);
+    base.source = message.key;
+    base.to = kind === 'forward' ? '' : customer.name ? `${customer.name} <${customer.address}>` : customer.address;
+    if (kind === 'reply_all' && message.cc.length) base.cc = message.cc.map((c) => c.address).join(', ');
+    base.subject = `${kind === 'forward' ? 'Fwd' : 'Re'}: ${fx.subjectFor(parsed.index)}`;
+    const who = message.from.name || message.from.address;
+    base.body += `\nOn ${new Date(message.date).toUTCString()}, ${who} wrote:\n> ${message.preview}\n`;
+  }
+  drafts.set(id, base);
+  return base;
+}
+
+function fill(body, draft) {
+  const customer = /^\s*"?([^"<,]*?)"?\s*</.exec(draft.to)?.[1]?.trim() || draft.to.split(',')[0].trim();
+  return body
+    .replaceAll('{customer_first}', customer.split(/\s+/)[0] ?? '')
+    .replaceAll('{customer}', customer)
+    .replaceAll('{me}', fx.ACCOUNT.display_name)
+    .replaceAll('{subject}', draft.subject);
+}
+
+function sameFinding(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function writing(cmd, args) {
+  switch (cmd) {
+    case 'get_compose_settings':
+      return scenario.composeSettings;
+    case 'save_compose_settings':
+      scenario.composeSettings = args.settings;
+      return null;
+    case 'start_draft':
+      return startDraft(args);
+    case 'save_draft': {
+      const draft = { ...draftOf(args.edit.id), ...args.edit, saved_at: Date.now() };
+      drafts.set(draft.id, draft);
+      return draft;
+    }
+    case 'list_drafts':
+      return [...drafts.values()];
+    case 'discard_draft':
+      draftOf(args.id);
+      drafts.delete(args.id);
+      return null;
+    case 'attach_files': {
+      const draft = draftOf(args.id);
+      const added = scenario.attachFiles.map((f) => ({ id: `att-${nextId++}`, ...f }));
+      const updated = { ...draft, attachments: [...draft.attachments, ...added] };
+      drafts.set(draft.id, updated);
+      return updated;
+    }
+    case 'detach_file': {
+      const draft = draftOf(args.id);
+      const updated = { ...draft, attachments: draft.attachments.filter((a) => a.id !== args.attachment) };
+      drafts.set(draft.id, updated);
+      return updated;
+    }
+    case 'check_draft':
+      draftOf(args.id);
+      return { findings: scenario.guard, checked_live: args.live };
+    case 'send_draft': {
+      const draft = draftOf(args.id);
+      const unseen = scenario.sendGuard.filter((f) => !args.options.despite.some((d) => sameFinding(d, f)));
+      if (unseen.length > 0) return { outcome: 'guarded', report: { findings: scenario.sendGuard, checked_live: true } };
+      const recipients = [...addresses(draft.to), ...addresses(draft.cc), ...addresses(draft.bcc)];
+      if (recipients.length === 0) throw problem('no_recipients', 'the message has no recipient');
+      const at = Date.now();
+      const undoUntil = at + scenario.composeSettings.undo_seconds * 1000;
+      const item = {
+        id: draft.id,
+        message_id: draft.message_id,
+        conversation: draft.conversation,
+        replying_to: draft.kind === 'reply' || draft.kind === 'reply_all' ? draft.source : null,
+        subject: draft.subject,
+        recipients,
+        status: { state: 'queued' },
+        queued_at: at,
+        send_at: args.options.send_at === null ? undoUntil : Math.max(args.options.send_at, undoUntil),
+        attempts: 0,
+      };
+      drafts.delete(draft.id);
+      sentDrafts.set(draft.id, draft);
+      outbox.set(item.id, item);
+      emitOutbox(item);
+      return { outcome: 'queued', item };
+    }
+    case 'undo_send': {
+      const item = outbox.get(args.id);
+      if (!item || item.status.state !== 'queued') throw problem('too_late_to_undo', 'the message is already on its way');
+      outbox.delete(args.id);
+      const draft = { ...sentDrafts.get(args.id), saved_at: Date.now() };
+      drafts.set(draft.id, draft);
+      return draft;
+    }
+    case 'list_outbox':
+      return [...outbox.values()];
+    case 'send_again': {
+      const item = { ...outbox.get(args.id), status: { state: 'queued' }, send_at: Date.now() };
+      outbox.set(item.id, item);
+      emitOutbox(item);
+      return item;
+    }
+    case 'mark_sent': {
+      const item = { ...outbox.get(args.id), status: { state: 'sent', at: Date.now(), sent_copy: false } };
+      outbox.set(item.id, item);
+      emitOutbox(item);
+      return item;
+    }
+    case 'recheck_sent': {
+      let item = outbox.get(args.id);
+      if (scenario.recheckFinds) item = { ...item, status: { state: 'sent', at: Date.now(), sent_copy: true } };
+      outbox.set(item.id, item);
+      return item;
+    }
+    case 'discard_outbox':
+      outbox.delete(args.id);
+      return null;
+    case 'list_templates':
+      return templates;
+    case 'save_template': {
+      const template = { ...args.template, id: args.template.id || `tpl-${nextId++}` };
+      templates = templates.some((t) => t.id === template.id)
+        ? templates.map((t) => (t.id === template.id ? template : t))
+        : [...templates, template];
+      return template;
+    }
+    case 'delete_template':
+      templates = templates.filter((t) => t.id !== args.id);
+      return null;
+    case 'fill_template': {
+      const template = templates.find((t) => t.id === args.template);
+      if (!template) throw problem('not_found', 'no such template');
+      return fill(template.body, draftOf(args.draft));
+    }
+  }
+}
+
+/** The outbox as the engine has it now, for tests that check what was kept. */
+window.__outbox = () => [...outbox.values()];
+window.__drafts = () => [...drafts.values()];
 
 /** The hosted server's settings while this computer hosts, as host_team_server answered. */
 let hosted = null;

@@ -14,12 +14,16 @@ export type Action =
   | { kind: 'handOver' }
   | { kind: 'waiting' }
   | { kind: 'done' }
-  | { kind: 'reopen' };
+  | { kind: 'reopen' }
+  | { kind: 'reply' }
+  | { kind: 'replyAll' }
+  | { kind: 'forward' }
+  | { kind: 'newMessage' };
 
 /** One way to trigger an action: a sequence of keys pressed one after the other. */
 export type KeySequence = readonly string[];
 
-export type ShortcutGroup = 'list' | 'conversation' | 'views' | 'general';
+export type ShortcutGroup = 'list' | 'conversation' | 'writing' | 'views' | 'general';
 
 export interface Shortcut {
   action: Action;
@@ -42,6 +46,10 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { action: { kind: 'waiting' }, group: 'conversation', keys: [['w']] },
   { action: { kind: 'done' }, group: 'conversation', keys: [['d']] },
   { action: { kind: 'reopen' }, group: 'conversation', keys: [['o']] },
+  { action: { kind: 'reply' }, group: 'writing', keys: [['r']] },
+  { action: { kind: 'replyAll' }, group: 'writing', keys: [['a']] },
+  { action: { kind: 'forward' }, group: 'writing', keys: [['f']] },
+  { action: { kind: 'newMessage' }, group: 'writing', keys: [['n']] },
   ...VIEWS.map(
     (view): Shortcut => ({
       action: { kind: 'view', view: view.id },

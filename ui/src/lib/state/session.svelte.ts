@@ -47,6 +47,7 @@ export class Session {
     if (setup.account) {
       this.phase = 'main';
       this.workspace.team.accountMember = setup.account.member_id;
+      this.workspace.account = setup.account;
       this.workspace.start();
     } else {
       this.phase = 'setup';
@@ -72,11 +73,16 @@ export class Session {
         return;
       case 'presence':
         this.workspace.team.setPresence(event.presence);
+        this.workspace.presenceChanged(event.presence.id);
+        return;
+      case 'outbox':
+        this.workspace.outbox.upsert(event.item);
         return;
       case 'resync':
         if (this.phase === 'main') {
           this.workspace.resync();
           void this.workspace.team.load();
+          void this.workspace.outbox.load();
         }
         return;
     }

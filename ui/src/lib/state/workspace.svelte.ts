@@ -1,18 +1,46 @@
-import type { Activity, ConversationDetail, ConversationId, ConversationSummary, Status, TeamAction, View } from '../bindings';
+import type {
+  AccountSettings,
+  Activity,
+  ConversationDetail,
+  ConversationId,
+  ConversationSummary,
+  Draft,
+  DraftKind,
+  MessageKey,
+  OutboxItem,
+  Status,
+  TeamAction,
+  View,
+} from '../bindings';
 import { locale } from '../i18n/locale.svelte';
 import { problemText } from '../i18n/problem-text';
 import { ipc } from '../ipc';
 import type { Action } from '../keyboard/shortcuts';
 import { toProblem } from '../problem';
 import { START_VIEW } from '../views';
+import { Composer } from './composer.svelte';
 import { ConversationList } from './conversation-list.svelte';
 import { ConversationReader } from './conversation-reader.svelte';
+import { Drafts } from './drafts.svelte';
 import { LinkOpener } from './link-opener.svelte';
 import { Notices } from './notices.svelte';
+import { Outbox } from './outbox.svelte';
 import { TeamServerSetup } from './team-server.svelte';
 import { TeamState } from './team.svelte';
+import { Templates } from './templates.svelte';
+import { WritingSettings } from './writing-settings.svelte';
 
 export type FocusTarget = 'list' | 'reader';
+
+/** What fills the list and reading columns: the mail views, or one of the outgoing lists. */
+export type Place = 'mail' | 'outbox' | 'drafts';
+
+/** A message the reading pane should expand and scroll to; `seq` makes a repeat count. */
+export interface RevealRequest {
+  conversation: ConversationId;
+  key: MessageKey;
+  seq: number;
+}
 
 /** Who holds a conversation, since when, and its status: what the team actions go by. */
 export type Holding = Pick<ConversationDetail, 'owner' | 'status' | 'held_since'>;
@@ -32,6 +60,15 @@ export class Workspace {
   team = new TeamState();
   notices = new Notices();
   teamServer = new TeamServerSetup(this.team, this.notices);
+  composer = new Composer();
+  outbox = new Outbox(this.notices);
+  drafts = new Drafts();
+  templates = new Templates();
+  writingSettings = new WritingSettings(this.templates, this.notices);
+  /** The account from the setup: the shared address and this member's display name. */
+  account = $state.raw<AccountSettings | null>(null);
+  place = $state<Place>('mail');
+  reveal = $state.raw<RevealRequest | null>(null);
   shortcutsOpen = $state(false);
   /** Components move DOM focus when this changes; `seq` makes a repeated request count. */
   focusRequest = $state<{ target: FocusTarget; seq: number }>({ target: 'list', seq: 0 });
@@ -50,6 +87,8 @@ export class Workspace {
     this.list.show(view);
     this.focus('list');
     void this.team.load();
+    void this.outbox.load();
+    void this.drafts.load();
   }
 
   focus(target: FocusTarget) {
@@ -57,8 +96,16 @@ export class Workspace {
   }
 
   showView(view: View) {
+    this.place = 'mail';
     if (view !== this.list.view) this.list.show(view);
     this.focus('list');
+  }
+
+  /** The Outbox or Drafts list in place of the conversation list and reading pane. */
+  showPlace(place: Place) {
+    this.place = place;
+    if (place === 'outbox') void this.outbox.load();
+    if (place === 'drafts') void this.drafts.load();
   }
 
   /**
@@ -99,6 +146,8 @@ export class Workspace {
   /** The window goes away: whatever was open is left. */
   leave() {
     if (this.reader.id) this.#report(this.reader.id, null);
+    void this.composer.flush().catch(() => {});
+    this.composer.dispose();
     this.notices.dispose();
   }
 
@@ -137,6 +186,18 @@ export class Workspace {
         return;
       case 'help':
         this.shortcutsOpen = true;
+        return;
+      case 'reply':
+        void this.#composeKey('reply', from);
+        return;
+      case 'replyAll':
+        void this.#composeKey('reply_all', from);
+        return;
+      case 'forward':
+        void this.#composeKey('forward', from);
+        return;
+      case 'newMessage':
+        void this.compose('new', null);
         return;
       case 'claim':
       case 'handOver':
@@ -269,6 +330,147 @@ export class Workspace {
   conversationsChanged(ids: ConversationId[]) {
     this.list.refresh();
     if (this.reader.id && ids.includes(this.reader.id)) this.reader.refresh();
+    this.composer.conversationsChanged(ids);
+  }
+
+  presenceChanged(id: ConversationId) {
+    this.composer.presenceChanged(id);
+  }
+
+  // --- Writing and sending -------------------------------------------------------------
+
+  /** r, a and f answer what the user looks at, like the team keys. */
+  async #composeKey(kind: DraftKind, from: FocusTarget) {
+    let id = from === 'reader' || this.place !== 'mail' ? this.reader.id : null;
+    if (id === null && this.place === 'mail') {
+      const row = await this.#selectedRow();
+      if (!row) return;
+      if (row.id !== this.reader.id) this.open(row.id, row);
+      id = row.id;
+    }
+    if (id === null) return;
+    await this.compose(kind, id);
+  }
+
+  /**
+   * Opens the composer on a new draft. A reply without `source` answers the customer's
+   * newest message. A draft already open is saved first and stays under Drafts.
+   */
+  async compose(kind: DraftKind, conversation: ConversationId | null, source: MessageKey | null = null) {
+    if (this.composer.starting) return;
+    if (!(await this.#park())) return;
+    this.place = 'mail';
+    try {
+      await this.composer.start(kind, conversation, source, locale.language);
+    } catch (error) {
+      this.notices.show(`${locale.m.compose.startFailed} ${problemText(toProblem(error))}`, 'error');
+    }
+  }
+
+  /** Continues a draft from the Drafts list or the reading pane. */
+  async resume(draft: Draft) {
+    if (this.composer.draft?.id === draft.id) return;
+    if (!(await this.#park())) return;
+    this.place = 'mail';
+    if (draft.conversation && draft.conversation !== this.reader.id) this.open(draft.conversation);
+    this.composer.open(draft);
+    if (draft.conversation) this.#report(draft.conversation, 'replying');
+  }
+
+  /**
+   * Saves and puts away the open draft (if any). False when it could not be saved: then
+   * it stays open, so no typing is lost.
+   */
+  async #park(): Promise<boolean> {
+    const draft = this.composer.draft;
+    if (!draft) return true;
+    try {
+      await this.composer.flush();
+    } catch (error) {
+      this.notices.show(problemText(toProblem(error)), 'error');
+      return false;
+    }
+    this.drafts.put(this.composer.draft ?? draft);
+    this.composer.clear();
+    // Colleagues saw "replying"; the member is back to reading (or gone).
+    if (draft.conversation) this.#report(draft.conversation, this.reader.id === draft.conversation ? 'viewing' : null);
+    return true;
+  }
+
+  /** Esc or Close: the draft is saved and stays under Drafts. */
+  async closeComposer() {
+    if (!this.composer.draft) return;
+    if (await this.#park()) {
+      this.notices.show(locale.m.compose.draftKept);
+      this.focus(this.reader.id ? 'reader' : 'list');
+    }
+  }
+
+  async discardDraft(id: string) {
+    try {
+      await ipc.discardDraft(id);
+    } catch (error) {
+      const problem = toProblem(error);
+      // Gone already is what was wanted.
+      if (problem.code !== 'not_found') {
+        this.notices.show(problemText(problem), 'error');
+        return;
+      }
+    }
+    this.drafts.forget(id);
+    if (this.composer.draft?.id === id) {
+      const conversation = this.composer.draft.conversation;
+      this.composer.clear();
+      if (conversation && this.reader.id === conversation) this.#report(conversation, 'viewing');
+      this.focus(this.reader.id ? 'reader' : 'list');
+    }
+    this.notices.show(locale.m.compose.discarded);
+  }
+
+  /** Send (now or at `sendAt`); the guard may stop it and open its dialog instead. */
+  async send(sendAt: number | null = null) {
+    this.#sent(await this.composer.send(sendAt));
+  }
+
+  /** The guard dialog's "Send anyway". */
+  async sendAnyway() {
+    this.#sent(await this.composer.sendDespite());
+  }
+
+  #sent(item: OutboxItem | null) {
+    if (!item) return;
+    const draft = this.composer.draft;
+    this.composer.clear();
+    if (draft) this.drafts.forget(draft.id);
+    this.outbox.queued(item);
+    this.focus(this.reader.id ? 'reader' : 'list');
+  }
+
+  /** "Undo" on a message still waiting: it comes back as a draft in the composer. */
+  async undoSend(id: string) {
+    try {
+      const draft = await ipc.undoSend(id);
+      this.outbox.remove(id);
+      await this.resume(draft);
+      this.notices.show(locale.m.sendUndo.undone);
+    } catch (error) {
+      const problem = toProblem(error);
+      this.outbox.dismissJustSent();
+      this.notices.show(problem.code === 'too_late_to_undo' ? locale.m.sendUndo.tooLate : problemText(problem), 'error');
+    }
+  }
+
+  /**
+   * "View their reply": the composer is put away (the draft stays), and the reading pane
+   * opens the conversation at that message.
+   */
+  async viewMessage(key: MessageKey) {
+    const conversation = this.composer.draft?.conversation ?? this.reader.id;
+    this.composer.guarded = null;
+    if (!(await this.#park()) || !conversation) return;
+    if (conversation !== this.reader.id) this.open(conversation);
+    else this.reader.refresh();
+    this.reveal = { conversation, key, seq: (this.reveal?.seq ?? 0) + 1 };
   }
 
   resync() {
