@@ -6,12 +6,15 @@
 //! baton-bench sync [--messages N] [--rounds R]
 //! baton-bench propagation [--clients N] [--changes C] [--observers O] [--engines E]
 //! baton-bench load [--clients N] [--writers W] [--seconds S]
+//! baton-bench send [--replies N]
 //! ```
 
 #[path = "bench/load.rs"]
 mod load;
 #[path = "bench/propagation.rs"]
 mod propagation;
+#[path = "bench/send.rs"]
+mod send;
 #[path = "bench/team.rs"]
 mod team;
 
@@ -51,7 +54,11 @@ const USAGE: &str = "usage:
   baton-bench load [--clients N] [--writers W] [--in-flight F] [--seconds S]
       N connected team clients (default 500); W of them (default 8) send changes as fast
       as the server takes them, F at a time each (default 4), for S seconds (default
-      10); every client counts the events it saw (lost must be 0).";
+      10); every client counts the events it saw (lost must be 0).
+  baton-bench send [--replies N]
+      N replies (default 40) through a real Postfix into the private Dovecot: what the
+      duplicate-reply guard (reading the mailbox again) adds, and Send → SMTP accepted,
+      against the same message sent by plain lettre.";
 
 const SHARED: &str = "support@brightdesk.example";
 const LOGIN: &str = "bench";
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
         Some("sync") => runtime.block_on(sync_bench(&args[1..])),
         Some("propagation") => runtime.block_on(propagation::run(&args[1..])),
         Some("load") => runtime.block_on(load::run(&args[1..])),
+        Some("send") => runtime.block_on(send::run(&args[1..])),
         // Internal: the fresh process of the cache-open measurement.
         Some("open-cache") => open_cache(&args[1..]),
         _ => {

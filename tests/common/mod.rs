@@ -7,6 +7,7 @@ pub mod garble;
 pub mod m365;
 pub mod proxy;
 pub mod raw;
+pub mod sending;
 pub mod smtp;
 
 use std::sync::Arc;
