@@ -10,7 +10,6 @@ use crate::compose::{
     SendOptions, SendOutcome, Template, TemplateKind,
 };
 use crate::connectivity::{Connectivity, SyncProgress};
-use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::contract::Status;
 use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
@@ -20,6 +19,7 @@ use crate::events::EngineEvent;
 use crate::mime::{
     AttachmentInfo, MessageBody, MessageContent, SafeHtml, TextBlock, TextBlockKind,
 };
+use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
 use crate::team::{
