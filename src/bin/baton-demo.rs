@@ -17,13 +17,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::Engine;
+use baton::compose::{DraftEdit, DraftKind, SendOptions, SendOutcome};
 use baton::connectivity::Connectivity;
 use baton::conversation::{TeamAction, View};
+use baton::outbox::OutboxStatus;
 use baton::team::TeamServerState;
 
 use baton::account::{AccountSettings, Security, ServerEndpoint};
 use baton::dev::corpus::{self, CorpusOptions};
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
+use baton::dev::postfix::{Postfix, PostfixOptions, SINK_MAILBOX};
+use baton::dev::tls::TestPki;
 use baton::profile::Profile;
 use baton::secrets::{OsKeychain, SecretStore};
 use baton::team::{HostSettings, TeamServerSettings};
@@ -54,7 +58,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: baton-demo up|down [--dir DIR]\n       \
-                 baton-demo act [--dir DIR] --member M --subject S claim|release|owner=NAME"
+                 baton-demo act [--dir DIR] --member M --subject S claim|release|reply|owner=NAME"
             );
             return ExitCode::from(2);
         }
@@ -96,9 +100,20 @@ fn up(dir: &Path) -> Result<(), String> {
     let options = CorpusOptions::demo();
     let server_dir = dir.join("dovecot");
     // A mailbox that is already up is reused, so a second window can join the first.
-    let (port, ca_file) = match running(&server_dir) {
+    let (ports, ca_file) = match running(&server_dir) {
         Some(running) => running,
         None => start(&server_dir, &options)?,
+    };
+    let port = ports.imaps;
+    let smtp_port = match running_postfix(&dir.join("postfix")) {
+        Some(port) => Some(port),
+        None => match start_postfix(&dir.join("postfix"), &server_dir, &ports, &options) {
+            Ok(port) => Some(port),
+            Err(e) => {
+                eprintln!("baton-demo: sending is not available in this demo: {e}");
+                None
+            }
+        },
     };
     let app_dir = dir.join("app");
     for member in &MEMBERS {
@@ -112,10 +127,11 @@ fn up(dir: &Path) -> Result<(), String> {
                 port,
                 security: Security::Tls,
             },
-            // The walking skeleton does not send yet; SMTP joins the demo with sending.
+            // The demo's own Postfix: mail to the shared address comes back into the
+            // mailbox, every other address lands in a private `sink` mailbox.
             smtp: ServerEndpoint {
                 host: "127.0.0.1".into(),
-                port: 465,
+                port: smtp_port.unwrap_or(465),
                 security: Security::Tls,
             },
             username: member.id.into(),
@@ -131,6 +147,12 @@ fn up(dir: &Path) -> Result<(), String> {
         "The demo shared mailbox {} is up on 127.0.0.1:{port} (IMAP over TLS).",
         options.shared_address
     );
+    if let Some(smtp) = smtp_port {
+        println!(
+            "Sending goes through a private Postfix on 127.0.0.1:{smtp} (SMTP over TLS); \
+             nothing leaves this computer: replies to customers land in the mailbox `{SINK_MAILBOX}`."
+        );
+    }
     for member in &MEMBERS {
         println!(
             "  {:<6} {:<15} login {:<6} password {}",
@@ -212,6 +234,58 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
                 .await
                 .map_err(|p| format!("{p} ({:?})", p.holder))?;
             println!("{what}: done");
+        }
+        "reply" => {
+            // A colleague answers the customer: through the guard and the outbox, at once.
+            let mut settings = engine.compose_settings().map_err(|e| e.to_string())?;
+            settings.undo_seconds = 0;
+            engine
+                .save_compose_settings(settings)
+                .map_err(|e| e.to_string())?;
+            let draft = engine
+                .start_draft(DraftKind::Reply, Some(row.id), None, "en")
+                .await
+                .map_err(|e| e.to_string())?;
+            let edit = DraftEdit {
+                id: draft.id.clone(),
+                to: draft.to.clone(),
+                cc: draft.cc.clone(),
+                bcc: String::new(),
+                subject: draft.subject.clone(),
+                body: format!("Thanks for your patience, we are on it.{}", draft.body),
+            };
+            engine.save_draft(edit).await.map_err(|e| e.to_string())?;
+            let item = match engine
+                .send_draft(
+                    &draft.id,
+                    SendOptions {
+                        send_at: None,
+                        despite: Vec::new(),
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                SendOutcome::Queued { item } => item,
+                SendOutcome::Guarded { report } => {
+                    return Err(format!("the guard stopped the reply: {report:?}"));
+                }
+            };
+            loop {
+                let now = engine.outbox_items().into_iter().find(|i| i.id == item.id);
+                match now.map(|i| i.status) {
+                    Some(OutboxStatus::Sent {
+                        sent_copy: true, ..
+                    }) => break,
+                    Some(OutboxStatus::Failed { failure } | OutboxStatus::Unknown { failure }) => {
+                        return Err(format!("the reply did not go out: {failure:?}"));
+                    }
+                    _ => {}
+                }
+                wait("the reply to be sent")?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            println!("replied: {}", item.message_id);
         }
         other => {
             let owner = other
@@ -298,22 +372,80 @@ fn provision_team(app_dir: &Path) -> Result<(), String> {
     })
 }
 
-/// The port and CA of a demo mailbox that is already running in `dir`.
-fn running(dir: &Path) -> Option<(u16, PathBuf)> {
-    let state = std::fs::read_to_string(dir.join("demo-port")).ok()?;
-    let port: u16 = state.trim().parse().ok()?;
-    let ca = dir.join("tls").join("ca.pem");
-    let answering = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-    (answering && ca.exists()).then_some((port, ca))
+/// The demo Dovecot's ports, as recorded when it started.
+struct Ports {
+    imaps: u16,
+    lmtp: u16,
+    auth: u16,
 }
 
-fn start(dir: &Path, options: &CorpusOptions) -> Result<(u16, PathBuf), String> {
+/// The ports and CA of a demo mailbox that is already running in `dir`.
+fn running(dir: &Path) -> Option<(Ports, PathBuf)> {
+    let state = std::fs::read_to_string(dir.join("demo-ports")).ok()?;
+    let ports: Vec<u16> = state
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let [imaps, lmtp, auth] = ports[..] else {
+        return None;
+    };
+    let ca = dir.join("tls").join("ca.pem");
+    let answering = std::net::TcpStream::connect(("127.0.0.1", imaps)).is_ok();
+    (answering && ca.exists()).then_some((Ports { imaps, lmtp, auth }, ca))
+}
+
+/// The SMTP port of the demo's Postfix, when it is running.
+fn running_postfix(dir: &Path) -> Option<u16> {
+    let port: u16 = std::fs::read_to_string(dir.join("demo-port"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok()
+        .then_some(port)
+}
+
+fn start_postfix(
+    dir: &Path,
+    dovecot_dir: &Path,
+    ports: &Ports,
+    options: &CorpusOptions,
+) -> Result<u16, String> {
+    let tls = dovecot_dir.join("tls");
+    let domain = options
+        .shared_address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_owned())
+        .unwrap_or_default();
+    let server = Postfix::start(PostfixOptions {
+        dir: Some(dir.to_path_buf()),
+        lmtp_port: ports.lmtp,
+        sasl_port: Some(ports.auth),
+        domain,
+        pki: TestPki {
+            ca_file: tls.join("ca.pem"),
+            cert_file: tls.join("server.pem"),
+            key_file: tls.join("server.key"),
+        },
+    })
+    .map_err(|e| e.to_string())?;
+    let port = server.smtps_port;
+    std::fs::write(dir.join("demo-port"), port.to_string()).map_err(|e| e.to_string())?;
+    server.detach();
+    Ok(port)
+}
+
+fn start(dir: &Path, options: &CorpusOptions) -> Result<(Ports, PathBuf), String> {
+    let mut logins: Vec<Login> = MEMBERS
+        .iter()
+        .map(|m| Login::new(m.id, m.password, MAILBOX))
+        .collect();
+    // Where the demo's Postfix puts mail to anyone outside the demo's domain.
+    logins.push(Login::new(SINK_MAILBOX, "sink-demo", SINK_MAILBOX));
     let server = Dovecot::start(DovecotOptions {
         dir: Some(dir.to_path_buf()),
-        logins: MEMBERS
-            .iter()
-            .map(|m| Login::new(m.id, m.password, MAILBOX))
-            .collect(),
+        logins,
     })
     .map_err(|e| e.to_string())?;
     if server
@@ -335,9 +467,22 @@ fn start(dir: &Path, options: &CorpusOptions) -> Result<(u16, PathBuf), String> 
             .map_err(|e| e.to_string())?;
         eprintln!("Demo mailbox: {:?}", report.folders);
     }
-    std::fs::write(dir.join("demo-port"), server.imaps_port.to_string())
-        .map_err(|e| e.to_string())?;
-    let found = (server.imaps_port, server.pki.ca_file.clone());
+    std::fs::write(
+        dir.join("demo-ports"),
+        format!(
+            "{} {} {}",
+            server.imaps_port, server.lmtp_port, server.auth_port
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let found = (
+        Ports {
+            imaps: server.imaps_port,
+            lmtp: server.lmtp_port,
+            auth: server.auth_port,
+        },
+        server.pki.ca_file.clone(),
+    );
     // The server keeps running after this program exits; `down` stops it.
     server.detach();
     Ok(found)
@@ -352,6 +497,15 @@ fn down(dir: &Path) -> Result<(), String> {
             .arg("stop")
             .status();
     }
-    let _ = std::fs::remove_file(dir.join("dovecot").join("demo-port"));
+    let _ = std::fs::remove_file(dir.join("dovecot").join("demo-ports"));
+    let postfix = Postfix::config_dir(&dir.join("postfix"));
+    if postfix.exists() {
+        let _ = std::process::Command::new("postfix")
+            .arg("-c")
+            .arg(&postfix)
+            .arg("stop")
+            .status();
+    }
+    let _ = std::fs::remove_file(dir.join("postfix").join("demo-port"));
     Ok(())
 }

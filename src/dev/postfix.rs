@@ -175,6 +175,20 @@ impl Postfix {
         ))
     }
 
+    /// Leaves the server running after this handle is gone (the demo); stop it with
+    /// `postfix -c <dir>/etc stop`.
+    pub fn detach(mut self) {
+        self.etc = PathBuf::new();
+        if let Some(temp) = self.temp.take() {
+            let _ = temp.keep();
+        }
+    }
+
+    /// The config directory `postfix -c` takes.
+    pub fn config_dir(dir: &Path) -> PathBuf {
+        dir.join("etc")
+    }
+
     pub fn stop(&mut self) {
         if self.etc.as_os_str().is_empty() {
             return;
