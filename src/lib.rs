@@ -15,6 +15,7 @@ pub mod engine;
 pub mod events;
 pub mod imap;
 pub mod mime;
+pub mod notes;
 pub mod outbox;
 pub mod problem;
 pub mod profile;
