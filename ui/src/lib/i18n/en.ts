@@ -450,7 +450,6 @@ export const en = {
     noCopyInSent: 'No copy in Sent yet.',
     serverAnswer: 'Server’s answer',
     serverSaid: (code: string, text: string) => (code ? `${code} ${text}` : text),
-    noServerAnswer: 'The server gave no answer.',
     attempts: (n: number) => (n === 1 ? '1 attempt' : `${n} attempts`),
     lookAgain: 'Look in Sent again',
     lookedAgain: 'Not found in Sent. It may still arrive there; ask the customer if unsure.',

@@ -445,7 +445,6 @@ export const nl: Messages = {
     noCopyInSent: 'Nog geen kopie in Verzonden.',
     serverAnswer: 'Antwoord van de server',
     serverSaid: (code, text) => (code ? `${code} ${text}` : text),
-    noServerAnswer: 'De server gaf geen antwoord.',
     attempts: (n) => (n === 1 ? '1 poging' : `${n} pogingen`),
     lookAgain: 'Opnieuw in Verzonden kijken',
     lookedAgain: 'Niet gevonden in Verzonden. Het kan er nog komen; vraag het de klant bij twijfel.',
