@@ -15,10 +15,13 @@ use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, ConversationSummary, Correspondent,
     FolderRole, MessageKey, MessageSummary, TeamAction, View,
 };
+use crate::engine::ActivityItem;
 use crate::events::EngineEvent;
 use crate::mime::{
     AttachmentInfo, MessageBody, MessageContent, SafeHtml, TextBlock, TextBlockKind,
 };
+use crate::notes::watch::{Notification, NotificationKind, NotificationSettings, TeamChange};
+use crate::notes::{Mention, Note, NoteVersion};
 use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
@@ -83,6 +86,14 @@ pub fn typescript() -> String {
         OutboxStatus::decl,
         OutboxItem::decl,
         SendOutcome::decl,
+        NoteVersion::decl,
+        Note::decl,
+        Mention::decl,
+        TeamChange::decl,
+        ActivityItem::decl,
+        NotificationKind::decl,
+        Notification::decl,
+        NotificationSettings::decl,
         EngineEvent::decl,
     ]
     .iter()

@@ -40,6 +40,9 @@ use crate::team_host::Hosted;
 use crate::team_link::{TeamContext, TeamLink};
 
 mod compose;
+mod notes;
+
+pub use notes::ActivityItem;
 
 /// How often a team server that could not start is tried again.
 const HOSTING_RETRY: Duration = Duration::from_secs(3);
@@ -65,6 +68,10 @@ struct Inner {
     /// Taken while a draft's copy in the Drafts folder is replaced or removed, so a late
     /// copy can never land after the draft was sent or discarded.
     draft_copies: Arc<tokio::sync::Mutex<()>>,
+    /// Notes read from the mailbox, rows last seen (for notifications), team history.
+    notes: std::sync::Mutex<notes::NotesState>,
+    /// Read the notes folder now (a push said a conversation's notes changed).
+    notes_wake: Arc<Notify>,
 }
 
 /// The parts that exist while an account is configured.
@@ -105,6 +112,8 @@ impl Engine {
                 hosted: tokio::sync::Mutex::new(None),
                 hosting: Default::default(),
                 draft_copies: Default::default(),
+                notes: Default::default(),
+                notes_wake: Default::default(),
             }),
         };
         engine.forward_connectivity();
@@ -272,6 +281,7 @@ impl Engine {
         let fetcher_ready = after_load(ready.clone());
         let outbox_ready = after_load(ready.clone());
         let outbox_task = outbox.clone();
+        let cancel_watch = cancel.clone();
         let tasks = vec![
             tokio::spawn(loader),
             tokio::spawn(async move {
@@ -303,6 +313,10 @@ impl Engine {
             sync_now,
             outbox,
         });
+        let watch = self.spawn_notes_watch(cancel_watch, self.inner.notes_wake.clone());
+        if let Some(running) = self.running_ref().as_mut() {
+            running.tasks.push(watch);
+        }
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())
     }
@@ -571,6 +585,7 @@ impl Engine {
     /// member. Fails with a `ClaimConflict` naming the colleague when one got there first.
     pub async fn act(&self, id: ConversationId, action: TeamAction) -> Result<()> {
         let member = self.member();
+        self.mark_own_change(id);
         let action: Action = action.into();
         if let Some(link) = self.team_link_ref()
             && link.connected()

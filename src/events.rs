@@ -33,6 +33,12 @@ pub enum EngineEvent {
     Outbox {
         item: crate::outbox::OutboxItem,
     },
+    /// Notes were added, edited or deleted somewhere (the Mentions view may change too).
+    NotesChanged,
+    /// Something this member wants to hear about (they chose which in the settings).
+    Notify {
+        notification: crate::notes::watch::Notification,
+    },
     /// The listener fell behind and missed events: reload everything shown.
     Resync,
 }

@@ -8,6 +8,7 @@ use ts_rs::TS;
 
 use crate::account::AccountSettings;
 use crate::compose::{ComposeSettings, MAX_UNDO_SECONDS};
+use crate::notes::watch::NotificationSettings;
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::team::{HostSettings, TeamServerSettings};
 
@@ -15,6 +16,7 @@ const ACCOUNT_FILE: &str = "account.json";
 const TEAM_FILE: &str = "team-server.json";
 const HOST_FILE: &str = "host.json";
 const COMPOSE_FILE: &str = "compose.json";
+const NOTIFY_FILE: &str = "notifications.json";
 
 /// What the window needs to know at start: which profile runs, and whether it still needs
 /// the first-run account form.
@@ -82,6 +84,14 @@ impl Profile {
             ));
         }
         self.write(COMPOSE_FILE, Some(settings))
+    }
+
+    pub fn notification_settings(&self) -> Result<NotificationSettings> {
+        Ok(self.read(NOTIFY_FILE)?.unwrap_or_default())
+    }
+
+    pub fn save_notification_settings(&self, settings: &NotificationSettings) -> Result<()> {
+        self.write(NOTIFY_FILE, Some(settings))
     }
 
     pub fn account(&self) -> Result<Option<AccountSettings>> {

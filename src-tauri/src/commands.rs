@@ -10,7 +10,10 @@ use baton::connectivity::Connectivity;
 use baton::conversation::{
     ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
 };
+use baton::engine::ActivityItem;
 use baton::mime::MessageBody;
+use baton::notes::watch::NotificationSettings;
+use baton::notes::{Mention, Note};
 use baton::outbox::OutboxItem;
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
@@ -309,4 +312,57 @@ pub async fn fill_template(
     template: String,
 ) -> Result<String> {
     engine.fill_template(&draft, &template).await
+}
+
+// Notes, mentions, history and notifications.
+
+#[tauri::command]
+pub async fn list_notes(engine: State<'_, Engine>, id: ConversationId) -> Result<Vec<Note>> {
+    Ok(engine.notes(id).await)
+}
+
+#[tauri::command]
+pub async fn add_note(engine: State<'_, Engine>, id: ConversationId, text: String) -> Result<Note> {
+    engine.add_note(id, &text).await
+}
+
+#[tauri::command]
+pub async fn edit_note(engine: State<'_, Engine>, note: String, text: String) -> Result<Note> {
+    engine.edit_note(&note, &text).await
+}
+
+#[tauri::command]
+pub async fn delete_note(engine: State<'_, Engine>, note: String) -> Result<Note> {
+    engine.delete_note(&note).await
+}
+
+#[tauri::command]
+pub async fn list_mentions(engine: State<'_, Engine>) -> Result<Vec<Mention>> {
+    Ok(engine.mentions().await)
+}
+
+#[tauri::command]
+pub fn mentions_seen(engine: State<'_, Engine>) {
+    engine.mentions_seen();
+}
+
+#[tauri::command]
+pub async fn get_activity(
+    engine: State<'_, Engine>,
+    id: ConversationId,
+) -> Result<Vec<ActivityItem>> {
+    Ok(engine.activity(id).await)
+}
+
+#[tauri::command]
+pub fn get_notification_settings(engine: State<'_, Engine>) -> Result<NotificationSettings> {
+    engine.notification_settings()
+}
+
+#[tauri::command]
+pub fn save_notification_settings(
+    engine: State<'_, Engine>,
+    settings: NotificationSettings,
+) -> Result<()> {
+    engine.save_notification_settings(settings)
 }

@@ -89,6 +89,15 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::save_template,
             commands::delete_template,
             commands::fill_template,
+            commands::list_notes,
+            commands::add_note,
+            commands::edit_note,
+            commands::delete_note,
+            commands::list_mentions,
+            commands::mentions_seen,
+            commands::get_activity,
+            commands::get_notification_settings,
+            commands::save_notification_settings,
         ])
 }
 

@@ -656,6 +656,28 @@ impl ImapSession {
         Ok(())
     }
 
+    /// Adds (`add`) or removes a keyword on `uids` of the selected folder, without
+    /// condition (the note keyword: it only ever says "there are notes").
+    pub async fn set_keyword(&mut self, uids: &[u32], add: bool, keyword: &str) -> Result<()> {
+        if !is_atom(keyword) || keyword.starts_with('\\') {
+            return Err(Problem::new(
+                ProblemCode::InvalidSettings,
+                "a keyword is not a valid IMAP atom",
+            ));
+        }
+        let sign = if add { '+' } else { '-' };
+        self.execute(
+            &format!(
+                "UID STORE {} {sign}FLAGS.SILENT ({keyword})",
+                super::command::uid_set(uids)
+            ),
+            |_| {},
+        )
+        .await?
+        .into_result("to store a keyword")?;
+        Ok(())
+    }
+
     /// Creates `folder`; one that exists already is fine.
     pub async fn create_folder(&mut self, folder: &str) -> Result<()> {
         let name = quoted(folder)?;

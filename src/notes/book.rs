@@ -121,11 +121,32 @@ mod tests {
         let changed = book.apply(
             7,
             vec![
-                (1, version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 10, "first @bram")),
-                (3, version("aaaaaaaaaaaaaaaa", "anna", Action::Edit, 30, "second @chloe")),
-                (4, version("aaaaaaaaaaaaaaaa", "bram", Action::Delete, 40, "")),
-                (2, version("bbbbbbbbbbbbbbbb", "bram", Action::Add, 20, "other")),
-                (5, version("bbbbbbbbbbbbbbbb", "bram", Action::Delete, 50, "")),
+                (
+                    1,
+                    version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 10, "first @bram"),
+                ),
+                (
+                    3,
+                    version(
+                        "aaaaaaaaaaaaaaaa",
+                        "anna",
+                        Action::Edit,
+                        30,
+                        "second @chloe",
+                    ),
+                ),
+                (
+                    4,
+                    version("aaaaaaaaaaaaaaaa", "bram", Action::Delete, 40, ""),
+                ),
+                (
+                    2,
+                    version("bbbbbbbbbbbbbbbb", "bram", Action::Add, 20, "other"),
+                ),
+                (
+                    5,
+                    version("bbbbbbbbbbbbbbbb", "bram", Action::Delete, 50, ""),
+                ),
             ],
         );
         assert!(changed);
@@ -149,7 +170,13 @@ mod tests {
         assert!(bram.text.is_empty());
         assert_eq!(bram.history[0].text, "other");
         // The same versions again change nothing; a new UIDVALIDITY starts over.
-        assert!(!book.apply(7, vec![(1, version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 10, "first @bram"))]));
+        assert!(!book.apply(
+            7,
+            vec![(
+                1,
+                version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 10, "first @bram")
+            )]
+        ));
         assert!(book.apply(8, Vec::new()));
         assert!(book.notes().is_empty());
     }
@@ -157,7 +184,10 @@ mod tests {
     #[test]
     fn notes_are_found_by_any_message_of_the_conversation() {
         let mut book = NoteBook::default();
-        book.apply(1, vec![(1, version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 1, "x"))]);
+        book.apply(
+            1,
+            vec![(1, version("aaaaaaaaaaaaaaaa", "anna", Action::Add, 1, "x"))],
+        );
         let ids: HashSet<&str> = ["other@x", "root@x"].into_iter().collect();
         assert_eq!(book.about(&ids).len(), 1);
         let ids: HashSet<&str> = ["other@x"].into_iter().collect();

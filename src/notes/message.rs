@@ -51,7 +51,10 @@ impl NoteMessage {
             Action::Delete => "delete",
         };
         let address: lettre::Address = shared_address.parse().map_err(|_| {
-            Problem::new(ProblemCode::InvalidSettings, "the shared address is not valid")
+            Problem::new(
+                ProblemCode::InvalidSettings,
+                "the shared address is not valid",
+            )
         })?;
         let mailbox = lettre::message::Mailbox::new(None, address);
         let header = |name: &'static str, value: String| {
@@ -135,7 +138,8 @@ mod tests {
             author: "anna".into(),
             action: Action::Add,
             at: 1_795_000_000_000,
-            text: "@bram please check the *invoice*: https://x.test/1\n<script>alert(1)</script> é".into(),
+            text: "@bram please check the *invoice*: https://x.test/1\n<script>alert(1)</script> é"
+                .into(),
         };
         let raw = note
             .to_message("support@acme.test", "Refund\r\nBcc: x@y.z")
@@ -146,7 +150,8 @@ mod tests {
         assert!(!text.contains("\nBcc:"));
         assert_eq!(NoteMessage::from_message(&raw), Some(note.clone()));
         assert!(NoteMessage::from_message(b"Subject: hi\r\n\r\nnot a note").is_none());
-        let forged = String::from_utf8_lossy(&raw).replace("X-Baton-Author: anna", "X-Baton-Author: Not Valid");
+        let forged = String::from_utf8_lossy(&raw)
+            .replace("X-Baton-Author: anna", "X-Baton-Author: Not Valid");
         assert!(NoteMessage::from_message(forged.as_bytes()).is_none());
         let bad = NoteMessage {
             author: "anna\r\nX: y".into(),

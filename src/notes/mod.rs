@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod message;
+pub mod watch;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

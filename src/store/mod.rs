@@ -791,6 +791,16 @@ impl Store {
             .collect()
     }
 
+    /// Every conversation's id.
+    pub fn conversation_ids(&self) -> Vec<ConversationId> {
+        self.threads.conversation_ids().collect()
+    }
+
+    /// The Message-ID of the conversation's root: what a note is about.
+    pub fn root_message_id(&self, id: ConversationId) -> Option<String> {
+        self.threads.root_message_id(id).map(str::to_owned)
+    }
+
     /// The conversation a message belongs to, by its Message-ID, if it is here.
     pub fn conversation_of_message_id(&self, message_id: &str) -> Option<ConversationId> {
         self.folders.iter().enumerate().find_map(|(slot, folder)| {

@@ -49,6 +49,21 @@ pub enum MailOp {
         limit: u64,
         reply: oneshot::Sender<Result<Messages>>,
     },
+    /// The folder's UIDVALIDITY and its messages from `from_uid` on, each cut at
+    /// `limit` bytes.
+    ReadSince {
+        folder: FolderTarget,
+        from_uid: u32,
+        limit: u64,
+        reply: oneshot::Sender<Result<(u32, Messages)>>,
+    },
+    /// Tells every client that a conversation's notes changed: the note keyword is set
+    /// on its messages, and taken off and put back on one of them, which every client's
+    /// IDLE reports within a second.
+    TouchNoteKeyword {
+        messages: Vec<MessageKey>,
+        reply: oneshot::Sender<Result<()>>,
+    },
     /// Removes `uids` from the folder.
     Remove {
         folder: FolderTarget,
@@ -152,6 +167,59 @@ impl MailOp {
                         return Ok(Vec::new());
                     }
                     open.session.fetch_partial("1:*", 0, limit).await
+                }
+                .await
+            ),
+            MailOp::ReadSince {
+                folder,
+                from_uid,
+                limit,
+                reply,
+            } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let name = resolve(open, &folder).await?;
+                    let info = open.session.select(&name, None).await?;
+                    open.selected = Some((name, info.uid_validity));
+                    if info.exists == 0 || info.uid_next <= from_uid {
+                        return Ok((info.uid_validity, Vec::new()));
+                    }
+                    // `n:*` also names the highest UID when it is below n: filter.
+                    let read = open
+                        .session
+                        .fetch_partial(&format!("{from_uid}:*"), 0, limit)
+                        .await?
+                        .into_iter()
+                        .filter(|(uid, _)| *uid >= from_uid)
+                        .collect();
+                    Ok((info.uid_validity, read))
+                }
+                .await
+            ),
+            MailOp::TouchNoteKeyword { messages, reply } => answer!(
+                reply,
+                async {
+                    let open = fetcher.session(open).await?;
+                    let keyword = crate::contract::keyword::NOTE;
+                    let mut by_folder: std::collections::BTreeMap<(String, u32), Vec<u32>> =
+                        Default::default();
+                    for key in messages {
+                        by_folder
+                            .entry((key.folder, key.uid_validity))
+                            .or_default()
+                            .push(key.uid);
+                    }
+                    for ((folder, validity), uids) in by_folder {
+                        if Fetcher::select(open, &folder).await? != validity {
+                            continue;
+                        }
+                        open.session.set_keyword(&uids, true, keyword).await?;
+                        let first = &uids[..1];
+                        open.session.set_keyword(first, false, keyword).await?;
+                        open.session.set_keyword(first, true, keyword).await?;
+                    }
+                    Ok(())
                 }
                 .await
             ),

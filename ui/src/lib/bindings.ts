@@ -334,4 +334,54 @@ attempts: number, };
 
 export type SendOutcome = { "outcome": "guarded", report: GuardReport, } | { "outcome": "queued", item: OutboxItem, };
 
-export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "outbox", item: OutboxItem, } | { "type": "resync" };
+export type NoteVersion = { at: number, text: string, };
+
+export type Note = { id: string, 
+/**
+ * The Message-ID (without brackets) of the conversation's root when the note was
+ * written: what ties it to the conversation.
+ */
+about: string, author: string, created_at: number, 
+/**
+ * When last edited, if ever.
+ */
+edited_at: number | null, deleted: boolean, 
+/**
+ * Plain text with light formatting (`*bold*`, `_italic_`, links); empty once
+ * deleted.
+ */
+text: string, 
+/**
+ * Members named with `@member`.
+ */
+mentions: Array<string>, 
+/**
+ * Earlier texts, oldest first.
+ */
+history: Array<NoteVersion>, };
+
+export type Mention = { note: Note, conversation: ConversationId | null, subject: string, 
+/**
+ * Not yet seen in the Mentions view.
+ */
+unread: boolean, };
+
+export type TeamChange = { "change": "claimed", member: string, } | { "change": "released", member: string, } | { "change": "handed_over", from: string, to: string, } | { "change": "status", status: Status, };
+
+export type ActivityItem = { "kind": "received", at: number, from: Correspondent, message: MessageKey, } | { "kind": "replied", at: number, by: string, message: MessageKey, } | { "kind": "bounced", at: number, message: MessageKey, } | { "kind": "note", at: number, note: Note, } | { "kind": "team", at: number, change: TeamChange, };
+
+export type NotificationKind = "new_unassigned" | "handed_to_me" | "mentioned" | "customer_replied";
+
+export type Notification = { kind: NotificationKind, conversation: ConversationId, subject: string, 
+/**
+ * The customer, the colleague who handed over, or the note's author.
+ */
+who: string, 
+/**
+ * The note's text or the mail's preview.
+ */
+text: string, };
+
+export type NotificationSettings = { new_unassigned: boolean, handed_to_me: boolean, mentioned: boolean, customer_replied: boolean, };
+
+export type EngineEvent = { "type": "connectivity", connectivity: Connectivity, } | { "type": "sync_progress", progress: SyncProgress, } | { "type": "conversations_changed", ids: Array<ConversationId>, } | { "type": "team", overview: TeamOverview, } | { "type": "presence", presence: PresenceOn, } | { "type": "outbox", item: OutboxItem, } | { "type": "notes_changed" } | { "type": "notify", notification: Notification, } | { "type": "resync" };

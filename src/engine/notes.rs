@@ -1,0 +1,628 @@
+//! The facade for notes, mentions, a conversation's history and notifications. Notes are
+//! read from and written to the mailbox folder `Baton/Notes`; a new note also touches
+//! the note keyword, so every client's IDLE hears of it within a second and reads the
+//! folder again. Notifications and the team part of the history come from comparing each
+//! changed row with how it looked before.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use super::Engine;
+use crate::compose::drafts::new_id;
+use crate::conversation::{ConversationId, Correspondent, FolderRole, MessageKey};
+use crate::events::EngineEvent;
+use crate::notes::book::NoteBook;
+use crate::notes::message::{Action, NoteMessage};
+use crate::notes::watch::{
+    Notification, NotificationKind, NotificationSettings, RowSeen, TeamChange, compare,
+};
+use crate::notes::{FOLDER, MAX_NOTE, Mention, Note};
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::store::now_ms;
+use crate::sync::mailops::{FolderTarget, MailOp};
+
+/// The notes folder is read again this often even without news (servers without
+/// keywords, or a missed push).
+const NOTES_POLL: Duration = Duration::from_secs(20);
+/// Team changes kept per conversation.
+const LOG_LIMIT: usize = 200;
+const STATE_FILE: &str = "notes-state.json";
+
+/// One entry of a conversation's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActivityItem {
+    Received {
+        #[ts(type = "number")]
+        at: i64,
+        from: Correspondent,
+        message: MessageKey,
+    },
+    Replied {
+        #[ts(type = "number")]
+        at: i64,
+        by: String,
+        message: MessageKey,
+    },
+    /// A delivery report came back (a bounce).
+    Bounced {
+        #[ts(type = "number")]
+        at: i64,
+        message: MessageKey,
+    },
+    Note {
+        #[ts(type = "number")]
+        at: i64,
+        note: Note,
+    },
+    /// Claimed, released, handed over, status: as this computer saw it happen.
+    Team {
+        #[ts(type = "number")]
+        at: i64,
+        change: TeamChange,
+    },
+}
+
+impl ActivityItem {
+    fn at(&self) -> i64 {
+        match self {
+            ActivityItem::Received { at, .. }
+            | ActivityItem::Replied { at, .. }
+            | ActivityItem::Bounced { at, .. }
+            | ActivityItem::Note { at, .. }
+            | ActivityItem::Team { at, .. } => *at,
+        }
+    }
+}
+
+/// What survives a restart: the notes read so far, the team changes seen, what was
+/// announced.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    book: NoteBook,
+    log: HashMap<ConversationId, Vec<(i64, TeamChange)>>,
+    mentions_seen_at: i64,
+    announced: HashSet<String>,
+}
+
+/// The engine's notes state (one per engine, shared by its tasks).
+#[derive(Default)]
+pub(super) struct NotesState {
+    saved: Saved,
+    rows: HashMap<ConversationId, RowSeen>,
+    primed: bool,
+    /// Conversations this member changed a moment ago (no "handed to you" for those).
+    own: HashMap<ConversationId, i64>,
+    loaded: bool,
+}
+
+impl Engine {
+    fn notes_state(&self) -> std::sync::MutexGuard<'_, NotesState> {
+        let mut state = self.inner.notes.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.loaded {
+            state.loaded = true;
+            let path = self.inner.profile.dir().join(STATE_FILE);
+            match crate::durable::read_json::<Saved>(&path) {
+                Ok(Some(saved)) => state.saved = saved,
+                Ok(None) => {}
+                Err(problem) => tracing::warn!("notes state: {problem}"),
+            }
+        }
+        state
+    }
+
+    fn save_notes_state(&self, state: &NotesState) {
+        let path = self.inner.profile.dir().join(STATE_FILE);
+        if let Err(problem) = crate::durable::write_json(&path, &state.saved) {
+            tracing::warn!("saving the notes state: {problem}");
+        }
+    }
+
+    /// Remembers that this member just changed conversation `id` (claim, hand-over).
+    pub(super) fn mark_own_change(&self, id: ConversationId) {
+        self.notes_state().own.insert(id, now_ms());
+    }
+
+    /// The notes of a conversation, oldest first (deleted ones with their history).
+    pub async fn notes(&self, id: ConversationId) -> Vec<Note> {
+        let Some(ctx) = self.ready().await else {
+            return Vec::new();
+        };
+        let ids: Vec<String> = ctx
+            .store()
+            .guard_messages(id)
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect();
+        let ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        self.notes_state().saved.book.about(&ids)
+    }
+
+    /// Adds a note to conversation `id` as this member.
+    pub async fn add_note(&self, id: ConversationId, text: &str) -> Result<Note> {
+        let about = self
+            .ready()
+            .await
+            .and_then(|ctx| ctx.store().root_message_id(id))
+            .ok_or_else(|| {
+                Problem::new(ProblemCode::NotFound, "the conversation no longer exists")
+            })?;
+        let note_id = new_id();
+        self.write_note(
+            id,
+            NoteMessage {
+                id: note_id.clone(),
+                about,
+                author: self.member(),
+                action: Action::Add,
+                at: now_ms(),
+                text: checked_text(text)?,
+            },
+        )
+        .await?;
+        self.find_note(&note_id)
+    }
+
+    /// Changes the text of one of this member's notes (the old text stays in history).
+    pub async fn edit_note(&self, note_id: &str, text: &str) -> Result<Note> {
+        let note = self.own_note(note_id)?;
+        let id = self.conversation_of_note(&note).await?;
+        self.write_note(
+            id,
+            NoteMessage {
+                id: note.id.clone(),
+                about: note.about.clone(),
+                author: note.author.clone(),
+                action: Action::Edit,
+                at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
+                text: checked_text(text)?,
+            },
+        )
+        .await?;
+        self.find_note(note_id)
+    }
+
+    /// Deletes one of this member's notes (its history stays).
+    pub async fn delete_note(&self, note_id: &str) -> Result<Note> {
+        let note = self.own_note(note_id)?;
+        let id = self.conversation_of_note(&note).await?;
+        self.write_note(
+            id,
+            NoteMessage {
+                id: note.id.clone(),
+                about: note.about.clone(),
+                author: note.author.clone(),
+                action: Action::Delete,
+                at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
+                text: String::new(),
+            },
+        )
+        .await?;
+        self.find_note(note_id)
+    }
+
+    fn own_note(&self, note_id: &str) -> Result<Note> {
+        let note = self.find_note(note_id)?;
+        if note.author != self.member() {
+            return Err(Problem::new(
+                ProblemCode::NotHolder,
+                "only the author can change a note",
+            ));
+        }
+        if note.deleted {
+            return Err(Problem::new(ProblemCode::NotFound, "the note was deleted"));
+        }
+        Ok(note)
+    }
+
+    fn find_note(&self, note_id: &str) -> Result<Note> {
+        self.notes_state()
+            .saved
+            .book
+            .notes()
+            .into_iter()
+            .find(|n| n.id == note_id)
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no such note"))
+    }
+
+    async fn conversation_of_note(&self, note: &Note) -> Result<ConversationId> {
+        self.ready()
+            .await
+            .and_then(|ctx| ctx.store().conversation_of_message_id(&note.about))
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
+    }
+
+    async fn write_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
+        let account = self.account_settings()?;
+        let (subject, messages) = {
+            let ctx = self.ready().await.ok_or_else(no_account)?;
+            let store = ctx.store();
+            let messages: Vec<MessageKey> = store
+                .guard_messages(id)
+                .into_iter()
+                .filter(|m| m.role == FolderRole::Inbox)
+                .map(|m| m.key)
+                .collect();
+            (
+                store.summary(id).map(|s| s.subject).unwrap_or_default(),
+                messages,
+            )
+        };
+        let message = version.to_message(&account.shared_address, &subject)?;
+        self.mail_request(|reply| MailOp::Append {
+            folder: FolderTarget::Named(FOLDER.to_owned()),
+            flags: "\\Seen",
+            message,
+            reply,
+        })
+        .await?;
+        // Tells every client (their IDLE reports the keyword within a second). A mail
+        // server without keywords just does not get it; the folder is read anyway.
+        if !messages.is_empty() && self.keywords_supported() != Some(false) {
+            let touched = self
+                .mail_request(|reply| MailOp::TouchNoteKeyword { messages, reply })
+                .await;
+            if let Err(problem) = touched {
+                tracing::warn!("note keyword: {problem}");
+            }
+        }
+        self.refresh_notes().await
+    }
+
+    /// Reads new note versions from the folder; announces new mentions.
+    pub async fn refresh_notes(&self) -> Result<()> {
+        let from_uid = self.notes_state().saved.book.next_uid();
+        let (validity, read) = self
+            .mail_request(|reply| MailOp::ReadSince {
+                folder: FolderTarget::Named(FOLDER.to_owned()),
+                from_uid,
+                limit: (MAX_NOTE * 4) as u64,
+                reply,
+            })
+            .await?;
+        let versions: Vec<(u32, NoteMessage)> = read
+            .into_iter()
+            .filter_map(|(uid, raw)| Some((uid, NoteMessage::from_message(&raw)?)))
+            .collect();
+        let me = self.member();
+        let fresh: Vec<Note> = {
+            let mut state = self.notes_state();
+            let full_read = from_uid == 1 || state.saved.book.uid_validity != validity;
+            if !state.saved.book.apply(validity, versions) {
+                return Ok(());
+            }
+            let first_read = full_read && state.saved.announced.is_empty();
+            let seen_at = state.saved.mentions_seen_at;
+            let notes = state.saved.book.notes();
+            let mut fresh = Vec::new();
+            for note in notes {
+                if note.author != me
+                    && !note.deleted
+                    && note.mentions.contains(&me)
+                    && state.saved.announced.insert(note.id.clone())
+                    && note.created_at > seen_at
+                    && !first_read
+                {
+                    fresh.push(note);
+                }
+            }
+            self.save_notes_state(&state);
+            fresh
+        };
+        self.inner.events.emit(EngineEvent::NotesChanged);
+        let wanted = self.notification_settings().unwrap_or_default();
+        for note in fresh {
+            let Some(ctx) = self.ready().await else { break };
+            let (conversation, subject) = {
+                let store = ctx.store();
+                let id = store.conversation_of_message_id(&note.about);
+                let subject = id
+                    .and_then(|id| store.summary(id))
+                    .map(|s| s.subject)
+                    .unwrap_or_default();
+                (id, subject)
+            };
+            if let Some(conversation) = conversation
+                && wanted.mentioned
+            {
+                self.inner.events.emit(EngineEvent::Notify {
+                    notification: Notification {
+                        kind: NotificationKind::Mentioned,
+                        conversation,
+                        subject,
+                        who: note.author.clone(),
+                        text: note.text.clone(),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that name this member, newest first.
+    pub async fn mentions(&self) -> Vec<Mention> {
+        let me = self.member();
+        let (notes, seen_at) = {
+            let state = self.notes_state();
+            (state.saved.book.notes(), state.saved.mentions_seen_at)
+        };
+        let ctx = self.ready().await;
+        let mut found: Vec<Mention> = notes
+            .into_iter()
+            .filter(|n| n.mentions.contains(&me) && !n.deleted && n.author != me)
+            .map(|note| {
+                let (conversation, subject) = match &ctx {
+                    Some(ctx) => {
+                        let store = ctx.store();
+                        let id = store.conversation_of_message_id(&note.about);
+                        let subject = id
+                            .and_then(|id| store.summary(id))
+                            .map(|s| s.subject)
+                            .unwrap_or_default();
+                        (id, subject)
+                    }
+                    None => (None, String::new()),
+                };
+                Mention {
+                    unread: note.created_at > seen_at,
+                    note,
+                    conversation,
+                    subject,
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| b.note.created_at.cmp(&a.note.created_at));
+        found
+    }
+
+    /// The member looked at the Mentions view.
+    pub fn mentions_seen(&self) {
+        let mut state = self.notes_state();
+        state.saved.mentions_seen_at = now_ms();
+        self.save_notes_state(&state);
+    }
+
+    /// The conversation's history: mails, replies, bounces, notes and the team changes
+    /// this computer saw, oldest first.
+    pub async fn activity(&self, id: ConversationId) -> Vec<ActivityItem> {
+        let Some(ctx) = self.ready().await else {
+            return Vec::new();
+        };
+        let messages = ctx.store().guard_messages(id);
+        let mut items: Vec<ActivityItem> = messages
+            .iter()
+            .map(|m| {
+                let local = m
+                    .from
+                    .address
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                if local == "mailer-daemon" || local == "postmaster" {
+                    ActivityItem::Bounced {
+                        at: m.date,
+                        message: m.key.clone(),
+                    }
+                } else if m.from_team || m.role == FolderRole::Sent {
+                    ActivityItem::Replied {
+                        at: m.date,
+                        by: if m.from.name.is_empty() {
+                            m.from.address.clone()
+                        } else {
+                            m.from.name.clone()
+                        },
+                        message: m.key.clone(),
+                    }
+                } else {
+                    ActivityItem::Received {
+                        at: m.date,
+                        from: m.from.clone(),
+                        message: m.key.clone(),
+                    }
+                }
+            })
+            .collect();
+        let ids: HashSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+        let state = self.notes_state();
+        items.extend(
+            state
+                .saved
+                .book
+                .about(&ids)
+                .into_iter()
+                .map(|note| ActivityItem::Note {
+                    at: note.created_at,
+                    note,
+                }),
+        );
+        if let Some(log) = state.saved.log.get(&id) {
+            items.extend(log.iter().map(|(at, change)| ActivityItem::Team {
+                at: *at,
+                change: change.clone(),
+            }));
+        }
+        drop(state);
+        // Stable: by time, and for the same moment in the order they were gathered.
+        items.sort_by_key(ActivityItem::at);
+        items
+    }
+
+    pub fn notification_settings(&self) -> Result<NotificationSettings> {
+        self.inner.profile.notification_settings()
+    }
+
+    pub fn save_notification_settings(&self, settings: NotificationSettings) -> Result<()> {
+        self.inner.profile.save_notification_settings(&settings)
+    }
+
+    /// Compares changed rows with how they looked: notifications and the team history.
+    fn watch_rows(&self, ids: &[ConversationId]) {
+        let Some(ctx) = self.running_ref().as_ref().map(|r| r.ctx.clone()) else {
+            return;
+        };
+        let me = self.member();
+        let wanted = self.notification_settings().unwrap_or_default();
+        let rows: Vec<_> = {
+            let store = ctx.store();
+            if ids.is_empty() {
+                if !store.is_ready() {
+                    return;
+                }
+                store
+                    .conversation_ids()
+                    .into_iter()
+                    .filter_map(|id| store.summary(id))
+                    .collect()
+            } else {
+                ids.iter().filter_map(|id| store.summary(*id)).collect()
+            }
+        };
+        let mut announce = Vec::new();
+        let mut notes_news = false;
+        {
+            let mut state = self.notes_state();
+            let now = now_ms();
+            state.own.retain(|_, at| now - *at < 10_000);
+            let quiet = !state.primed || ids.is_empty();
+            for row in rows {
+                let before = state.rows.get(&row.id).cloned();
+                notes_news |= row.has_notes && !quiet;
+                let mine = state.own.contains_key(&row.id);
+                let (notify, changes) = compare(before.as_ref(), &row, &me, mine);
+                if !quiet {
+                    let log = state.saved.log.entry(row.id).or_default();
+                    log.extend(changes.into_iter().map(|c| (now, c)));
+                    if log.len() > LOG_LIMIT {
+                        let extra = log.len() - LOG_LIMIT;
+                        log.drain(..extra);
+                    }
+                    for kind in notify.into_iter().filter(|k| wanted.wants(*k)) {
+                        announce.push(Notification {
+                            kind,
+                            conversation: row.id,
+                            subject: row.subject.clone(),
+                            who: if kind == NotificationKind::HandedToMe {
+                                before
+                                    .as_ref()
+                                    .and_then(|b| b.owner.clone())
+                                    .unwrap_or_default()
+                            } else {
+                                row.customer.name.clone()
+                            },
+                            text: row.preview.clone(),
+                        });
+                    }
+                }
+                state.rows.insert(row.id, RowSeen::of(&row));
+            }
+            if ids.is_empty() {
+                state.primed = true;
+            }
+            if !quiet {
+                self.save_notes_state(&state);
+            }
+        }
+        for notification in announce {
+            self.inner.events.emit(EngineEvent::Notify { notification });
+        }
+        if notes_news {
+            self.inner.notes_wake.notify_one();
+        }
+    }
+
+    /// The task that watches rows for notifications and keeps the notes read.
+    pub(super) fn spawn_notes_watch(
+        &self,
+        cancel: CancellationToken,
+        wake: Arc<Notify>,
+    ) -> tokio::task::JoinHandle<()> {
+        let engine = Arc::downgrade(&self.inner);
+        let mut events = self.inner.events.subscribe();
+        tokio::spawn(async move {
+            let upgrade = || engine.upgrade().map(|inner| Engine { inner });
+            if let Some(engine) = upgrade() {
+                engine.ready().await;
+                engine.watch_rows(&[]);
+                if let Err(problem) = engine.refresh_notes().await {
+                    tracing::debug!("notes: {problem}");
+                }
+            }
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    event = events.next() => {
+                        let Some(engine) = upgrade() else { return };
+                        match event {
+                            Some(EngineEvent::ConversationsChanged { ids }) => engine.watch_rows(&ids),
+                            Some(EngineEvent::Resync) => engine.watch_rows(&[]),
+                            Some(_) => {}
+                            None => return,
+                        }
+                    }
+                    _ = wake.notified() => {
+                        let Some(engine) = upgrade() else { return };
+                        // Several pushes in a row: one read.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if let Err(problem) = engine.refresh_notes().await {
+                            tracing::debug!("notes: {problem}");
+                        }
+                    }
+                    _ = tokio::time::sleep(NOTES_POLL) => {
+                        let Some(engine) = upgrade() else { return };
+                        if let Err(problem) = engine.refresh_notes().await {
+                            tracing::debug!("notes: {problem}");
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn account_settings(&self) -> Result<crate::account::AccountSettings> {
+        self.inner.profile.account()?.ok_or_else(no_account)
+    }
+
+    async fn mail_request<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> MailOp,
+    ) -> Result<T> {
+        let mail = self
+            .running_ref()
+            .as_ref()
+            .map(|r| r.mail.clone())
+            .ok_or_else(no_account)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
+        mail.send(make(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn checked_text(text: &str) -> Result<String> {
+    let text = text.replace("\r\n", "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Problem::new(
+            ProblemCode::InvalidSettings,
+            "the note is empty",
+        ));
+    }
+    if text.len() > MAX_NOTE {
+        return Err(Problem::new(
+            ProblemCode::MessageTooLarge,
+            "the note is too long",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn no_account() -> Problem {
+    Problem::new(ProblemCode::NotFound, "no account is set up")
+}
