@@ -377,7 +377,7 @@ impl Engine {
                 }
             })
             .collect();
-        found.sort_by(|a, b| b.note.created_at.cmp(&a.note.created_at));
+        found.sort_by_key(|m| std::cmp::Reverse(m.note.created_at));
         found
     }
 
