@@ -89,6 +89,9 @@ struct Saved {
     log: HashMap<ConversationId, Vec<(i64, TeamChange)>>,
     mentions_seen_at: i64,
     announced: HashSet<String>,
+    /// The notes folder was read at least once: mentions found on the very first read
+    /// (a new computer) are listed, not announced one by one.
+    read_once: bool,
 }
 
 /// The engine's notes state (one per engine, shared by its tasks).
@@ -97,8 +100,9 @@ pub(super) struct NotesState {
     saved: Saved,
     rows: HashMap<ConversationId, RowSeen>,
     primed: bool,
-    /// Conversations this member changed a moment ago (no "handed to you" for those).
-    own: HashMap<ConversationId, i64>,
+    /// Conversations this member changed a moment ago, with the holder that change
+    /// leads to: no "handed to you" for one's own doing.
+    own: HashMap<ConversationId, (i64, Option<String>)>,
     loaded: bool,
 }
 
@@ -124,9 +128,10 @@ impl Engine {
         }
     }
 
-    /// Remembers that this member just changed conversation `id` (claim, hand-over).
-    pub(super) fn mark_own_change(&self, id: ConversationId) {
-        self.notes_state().own.insert(id, now_ms());
+    /// Remembers that this member just gave conversation `id` to `holder` (a claim, a
+    /// release, a hand-over).
+    pub(super) fn mark_own_change(&self, id: ConversationId, holder: Option<String>) {
+        self.notes_state().own.insert(id, (now_ms(), holder));
     }
 
     /// The notes of a conversation, oldest first (deleted ones with their history).
@@ -293,11 +298,11 @@ impl Engine {
         let me = self.member();
         let fresh: Vec<Note> = {
             let mut state = self.notes_state();
-            let full_read = from_uid == 1 || state.saved.book.uid_validity != validity;
-            if !state.saved.book.apply(validity, versions) {
+            let first_read = !state.saved.read_once;
+            if !state.saved.book.apply(validity, versions) && !first_read {
                 return Ok(());
             }
-            let first_read = full_read && state.saved.announced.is_empty();
+            state.saved.read_once = true;
             let seen_at = state.saved.mentions_seen_at;
             let notes = state.saved.book.notes();
             let mut fresh = Vec::new();
@@ -489,16 +494,21 @@ impl Engine {
         {
             let mut state = self.notes_state();
             let now = now_ms();
-            state.own.retain(|_, at| now - *at < 10_000);
+            state.own.retain(|_, (at, _)| now - *at < 10_000);
             let quiet = !state.primed || ids.is_empty();
             for row in rows {
                 let before = state.rows.get(&row.id).cloned();
                 notes_news |= row.has_notes && !quiet;
-                let mine = state.own.contains_key(&row.id);
+                let mine = state
+                    .own
+                    .get(&row.id)
+                    .is_some_and(|(_, holder)| *holder == row.owner);
                 let (notify, changes) = compare(before.as_ref(), &row, &me, mine);
                 if !quiet {
                     let log = state.saved.log.entry(row.id).or_default();
-                    log.extend(changes.into_iter().map(|c| (now, c)));
+                    for change in changes {
+                        record(log, now, change);
+                    }
                     if log.len() > LOG_LIMIT {
                         let extra = log.len() - LOG_LIMIT;
                         log.drain(..extra);
@@ -605,6 +615,31 @@ impl Engine {
     }
 }
 
+/// Adds a team change to a conversation's log. A hand-over is two stores on the
+/// mailbox, and a client may see the moment between them: "released by X" followed
+/// within seconds by "claimed by Y" is recorded as X handing over to Y.
+fn record(log: &mut Vec<(i64, TeamChange)>, at: i64, change: TeamChange) {
+    if let TeamChange::Claimed { member: to } = &change
+        && let Some((when, TeamChange::Released { member: from })) = log.last()
+        && at - when < 5_000
+    {
+        let from = from.clone();
+        let when = *when;
+        log.pop();
+        if from != *to {
+            log.push((
+                when,
+                TeamChange::HandedOver {
+                    from,
+                    to: to.clone(),
+                },
+            ));
+        }
+        return;
+    }
+    log.push((at, change));
+}
+
 fn checked_text(text: &str) -> Result<String> {
     let text = text.replace("\r\n", "\n");
     let text = text.trim();
@@ -625,4 +660,69 @@ fn checked_text(text: &str) -> Result<String> {
 
 fn no_account() -> Problem {
     Problem::new(ProblemCode::NotFound, "no account is set up")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_steps_of_a_hand_over_are_recorded_as_one() {
+        let mut log = Vec::new();
+        record(
+            &mut log,
+            1,
+            TeamChange::Claimed {
+                member: "anna".into(),
+            },
+        );
+        record(
+            &mut log,
+            10,
+            TeamChange::Released {
+                member: "anna".into(),
+            },
+        );
+        record(
+            &mut log,
+            20,
+            TeamChange::Claimed {
+                member: "bram".into(),
+            },
+        );
+        assert_eq!(
+            log,
+            [
+                (
+                    1,
+                    TeamChange::Claimed {
+                        member: "anna".into()
+                    }
+                ),
+                (
+                    10,
+                    TeamChange::HandedOver {
+                        from: "anna".into(),
+                        to: "bram".into()
+                    }
+                )
+            ]
+        );
+        // A release that stands is a release.
+        record(
+            &mut log,
+            30,
+            TeamChange::Released {
+                member: "bram".into(),
+            },
+        );
+        record(
+            &mut log,
+            9_000,
+            TeamChange::Claimed {
+                member: "chloe".into(),
+            },
+        );
+        assert_eq!(log.len(), 4);
+    }
 }
