@@ -2,9 +2,11 @@
 // nowhere else, so a change in the Tauri commands is a change in this one file.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { isPermissionGranted, requestPermission, sendNotification } from '@tauri-apps/plugin-notification';
 import type {
   AccountSettings,
   Activity,
+  ActivityItem,
   ComposeSettings,
   Connectivity,
   ConversationDetail,
@@ -16,8 +18,11 @@ import type {
   EngineEvent,
   GuardReport,
   HostSettings,
+  Mention,
   MessageBody,
   MessageKey,
+  Note,
+  NotificationSettings,
   OutboxItem,
   Presence,
   SendOptions,
@@ -162,6 +167,55 @@ export const ipc = {
 
   /** The template's text with the draft's placeholders filled in. */
   fillTemplate: (draft: string, template: string) => call<string>('fill_template', { draft, template }),
+
+  /** Internal notes on a conversation, oldest first; deleted ones too, with their history. */
+  listNotes: (id: ConversationId) => call<Note[]>('list_notes', { id }),
+
+  addNote: (id: ConversationId, text: string) => call<Note>('add_note', { id, text }),
+
+  /** Only the author may: anyone else gets `not_holder`. */
+  editNote: (note: string, text: string) => call<Note>('edit_note', { note, text }),
+
+  /** Only the author may; the note stays, marked deleted, with its history. */
+  deleteNote: (note: string) => call<Note>('delete_note', { note }),
+
+  /** Notes that name this member, newest first. */
+  listMentions: () => call<Mention[]>('list_mentions'),
+
+  /** Every mention counts as read from now on. */
+  mentionsSeen: () => call<null>('mentions_seen'),
+
+  /** What happened to a conversation, oldest first: mails, replies, bounces, notes, team changes. */
+  getActivity: (id: ConversationId) => call<ActivityItem[]>('get_activity', { id }),
+
+  getNotificationSettings: () => call<NotificationSettings>('get_notification_settings'),
+
+  saveNotificationSettings: (settings: NotificationSettings) =>
+    call<null>('save_notification_settings', { settings }),
+};
+
+/**
+ * The system's notifications, through Tauri's notification plugin (its JS calls Rust as
+ * `plugin:notification|…`). Best effort: a refusal or a missing notification daemon
+ * leaves the in-app notice as the only sign.
+ */
+export const desktopNotifications = {
+  async allowed(): Promise<boolean> {
+    try {
+      if (await isPermissionGranted()) return true;
+      return (await requestPermission()) === 'granted';
+    } catch {
+      return false;
+    }
+  },
+
+  send(title: string, body: string) {
+    try {
+      sendNotification({ title, body });
+    } catch {
+      // Nothing to do: the notice inside the window still shows.
+    }
+  },
 };
 
 export const ENGINE_EVENT = 'engine-event';

@@ -41,6 +41,15 @@ const scenario = {
   recheckFinds: false,
   /** Problems the team server commands reject with, by command name. */
   teamServerErrors: {},
+  /** Internal notes per conversation id, oldest first (Note as the engine answers it). */
+  notes: {},
+  /** Mentions of this member, newest first. */
+  mentions: [],
+  /** Team changes and bounces per conversation id, merged into get_activity by time. */
+  activity: {},
+  notificationSettings: { new_unassigned: true, handed_to_me: true, mentioned: true, customer_replied: true },
+  /** What the system answers the notification plugin's permission check. */
+  notificationPermission: true,
   /** Milliseconds each command waits, so loading states can be seen. */
   latency: {
     get_message_body: 120,
@@ -187,6 +196,23 @@ async function handle(cmd, args) {
     case 'delete_template':
     case 'fill_template':
       return writing(cmd, args);
+    case 'list_notes':
+    case 'add_note':
+    case 'edit_note':
+    case 'delete_note':
+    case 'list_mentions':
+    case 'mentions_seen':
+    case 'get_activity':
+    case 'get_notification_settings':
+    case 'save_notification_settings':
+      return notesAndNotifications(cmd, args);
+    case 'plugin:notification|is_permission_granted':
+      return scenario.notificationPermission;
+    case 'plugin:notification|request_permission':
+      return scenario.notificationPermission ? 'granted' : 'denied';
+    case 'plugin:notification|notify':
+      window.__desktopNotifications.push(args.options);
+      return null;
     default:
       throw new Error(`harness: unknown command ${cmd}`);
   }
@@ -393,6 +419,92 @@ function writing(cmd, args) {
   }
 }
 
+// --- Notes, mentions, history and notifications -----------------------------------------
+
+const notes = new Map(Object.entries(scenario.notes).map(([id, list]) => [id, list.map((n) => ({ ...n }))]));
+let mentions = scenario.mentions.map((m) => ({ ...m }));
+window.__desktopNotifications = [];
+
+function findNote(id) {
+  for (const [conversation, list] of notes) {
+    const note = list.find((n) => n.id === id);
+    if (note) return { conversation, note };
+  }
+  throw problem('not_found', `no note ${id}`);
+}
+
+function mentionsIn(text) {
+  return [...new Set([...text.matchAll(/@([a-z0-9._-]+)/g)].map((m) => m[1]))].filter((m) =>
+    scenario.team.members.includes(m),
+  );
+}
+
+function notesChanged() {
+  setTimeout(() => emit('engine-event', { type: 'notes_changed' }), 5);
+}
+
+function changeNote(id, change) {
+  const { note } = findNote(id);
+  if (note.author !== scenario.team.me) throw problem('not_holder', 'only the author may change a note');
+  Object.assign(note, { history: [...note.history, { at: note.edited_at ?? note.created_at, text: note.text }] }, change);
+  notesChanged();
+  return { ...note };
+}
+
+/** A conversation's history as the engine derives it: its mails, its notes, and what the scenario adds. */
+function activity(id) {
+  const parsed = fx.parseConversationId(id);
+  if (!parsed) throw problem('not_found', `no conversation ${id}`);
+  const detail = fx.detailFor(parsed.view, parsed.index, now);
+  const items = detail.messages.map((m) =>
+    m.from_team
+      ? { kind: 'replied', at: m.date, by: 'bram', message: m.key }
+      : { kind: 'received', at: m.date, from: m.from, message: m.key },
+  );
+  for (const note of notes.get(id) ?? []) items.push({ kind: 'note', at: note.created_at, note: { ...note } });
+  items.push(...(scenario.activity[id] ?? []));
+  return items.sort((a, b) => a.at - b.at);
+}
+
+function notesAndNotifications(cmd, args) {
+  switch (cmd) {
+    case 'list_notes':
+      return (notes.get(args.id) ?? []).map((n) => ({ ...n }));
+    case 'add_note': {
+      const note = {
+        id: `note-${nextId++}`,
+        about: `${args.id}@example.com`,
+        author: scenario.team.me,
+        created_at: Date.now(),
+        edited_at: null,
+        deleted: false,
+        text: args.text,
+        mentions: mentionsIn(args.text),
+        history: [],
+      };
+      notes.set(args.id, [...(notes.get(args.id) ?? []), note]);
+      notesChanged();
+      return { ...note };
+    }
+    case 'edit_note':
+      return changeNote(args.note, { text: args.text, edited_at: Date.now(), mentions: mentionsIn(args.text) });
+    case 'delete_note':
+      return changeNote(args.note, { text: '', deleted: true, edited_at: Date.now() });
+    case 'list_mentions':
+      return mentions;
+    case 'mentions_seen':
+      mentions = mentions.map((m) => ({ ...m, unread: false }));
+      return null;
+    case 'get_activity':
+      return activity(args.id);
+    case 'get_notification_settings':
+      return scenario.notificationSettings;
+    case 'save_notification_settings':
+      scenario.notificationSettings = args.settings;
+      return null;
+  }
+}
+
 /** The outbox as the engine has it now, for tests that check what was kept. */
 window.__outbox = () => [...outbox.values()];
 window.__drafts = () => [...drafts.values()];
@@ -451,4 +563,38 @@ mockIPC(
 window.__emitEngineEvent = (payload) => emit('engine-event', payload);
 /** A colleague's change, as the engine would now report it for rows and the detail. */
 window.__changeConversation = (id, change) => changed.set(id, { ...(changed.get(id) ?? {}), ...change });
+
+// What Tauri's notification plugin injects into the real webview (its init-iife.js): a
+// window.Notification whose permission and notifications go through invoke, here the
+// mocked one, so the tests see what the app asked the system for.
+(function installNotificationShim() {
+  let settable = false;
+  let permission = 'default';
+  const invoke = (cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args);
+  const setPermission = (value) => {
+    settable = true;
+    window.Notification.permission = value;
+    settable = false;
+  };
+  window.Notification = function (title, options) {
+    void invoke('plugin:notification|notify', { options: { ...(options ?? {}), title } });
+  };
+  window.Notification.requestPermission = () =>
+    invoke('plugin:notification|request_permission').then((p) => {
+      setPermission(p === 'prompt' || p === 'prompt-with-rationale' ? 'default' : p);
+      return p;
+    });
+  Object.defineProperty(window.Notification, 'permission', {
+    enumerable: true,
+    get: () => permission,
+    set: (value) => {
+      if (!settable) throw new Error('Readonly property');
+      permission = value;
+    },
+  });
+  void invoke('plugin:notification|is_permission_granted').then((granted) =>
+    setPermission(granted === null ? 'default' : granted ? 'granted' : 'denied'),
+  );
+})();
+
 window.__harnessReady = true;

@@ -18,7 +18,10 @@ export type Action =
   | { kind: 'reply' }
   | { kind: 'replyAll' }
   | { kind: 'forward' }
-  | { kind: 'newMessage' };
+  | { kind: 'newMessage' }
+  | { kind: 'note' }
+  | { kind: 'history' }
+  | { kind: 'mentions' };
 
 /** One way to trigger an action: a sequence of keys pressed one after the other. */
 export type KeySequence = readonly string[];
@@ -46,6 +49,9 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { action: { kind: 'waiting' }, group: 'conversation', keys: [['w']] },
   { action: { kind: 'done' }, group: 'conversation', keys: [['d']] },
   { action: { kind: 'reopen' }, group: 'conversation', keys: [['o']] },
+  // Capitals: n is a new message, h the hand-over; the notes are their shifted cousins.
+  { action: { kind: 'note' }, group: 'conversation', keys: [['N']] },
+  { action: { kind: 'history' }, group: 'conversation', keys: [['H']] },
   { action: { kind: 'reply' }, group: 'writing', keys: [['r']] },
   { action: { kind: 'replyAll' }, group: 'writing', keys: [['a']] },
   { action: { kind: 'forward' }, group: 'writing', keys: [['f']] },
@@ -57,6 +63,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
       keys: [['g', view.goKey], [view.digit]],
     }),
   ),
+  { action: { kind: 'mentions' }, group: 'views', keys: [['g', '@'], ['8']] },
   { action: { kind: 'help' }, group: 'general', keys: [['?']] },
 ];
 

@@ -1,9 +1,26 @@
+import type { IconName } from '../../components/shared/Icon.svelte';
+
 export type NoticeTone = 'info' | 'error';
+
+/** A button on a notice ("Open"); using it also dismisses the notice. */
+export interface NoticeAction {
+  label: string;
+  run: () => void;
+}
 
 export interface Notice {
   id: number;
   text: string;
   tone: NoticeTone;
+  icon?: IconName;
+  action?: NoticeAction;
+}
+
+export interface NoticeOptions {
+  icon?: IconName;
+  action?: NoticeAction;
+  /** Longer than the default for notices the member may want to act on. */
+  lifetimeMs?: number;
 }
 
 /** How long a notice stays; errors a little longer, so they can be read. */
@@ -20,14 +37,14 @@ export class Notices {
   #next = 1;
   #timers = new Map<number, ReturnType<typeof setTimeout>>();
 
-  show(text: string, tone: NoticeTone = 'info') {
+  show(text: string, tone: NoticeTone = 'info', options: NoticeOptions = {}) {
     const id = this.#next++;
-    const items = [...this.items, { id, text, tone }];
+    const items = [...this.items, { id, text, tone, icon: options.icon, action: options.action }];
     for (const old of items.slice(0, Math.max(0, items.length - MAX_SHOWN))) this.#clearTimer(old.id);
     this.items = items.slice(-MAX_SHOWN);
     this.#timers.set(
       id,
-      setTimeout(() => this.dismiss(id), LIFETIME_MS[tone]),
+      setTimeout(() => this.dismiss(id), options.lifetimeMs ?? LIFETIME_MS[tone]),
     );
   }
 

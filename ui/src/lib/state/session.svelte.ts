@@ -78,6 +78,12 @@ export class Session {
       case 'outbox':
         this.workspace.outbox.upsert(event.item);
         return;
+      case 'notes_changed':
+        if (this.phase === 'main') this.workspace.notesChanged();
+        return;
+      case 'notify':
+        if (this.phase === 'main') this.workspace.notifier.notify(event.notification);
+        return;
       case 'resync':
         if (this.phase === 'main') {
           this.workspace.resync();

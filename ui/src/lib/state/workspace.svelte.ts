@@ -23,6 +23,9 @@ import { ConversationList } from './conversation-list.svelte';
 import { ConversationReader } from './conversation-reader.svelte';
 import { Drafts } from './drafts.svelte';
 import { LinkOpener } from './link-opener.svelte';
+import { Mentions } from './mentions.svelte';
+import { ConversationHistory, ConversationNotes } from './notes.svelte';
+import { NotificationSettingsForm, Notifier } from './notifications.svelte';
 import { Notices } from './notices.svelte';
 import { Outbox } from './outbox.svelte';
 import { TeamServerSetup } from './team-server.svelte';
@@ -33,7 +36,7 @@ import { WritingSettings } from './writing-settings.svelte';
 export type FocusTarget = 'list' | 'reader';
 
 /** What fills the list and reading columns: the mail views, or one of the outgoing lists. */
-export type Place = 'mail' | 'outbox' | 'drafts';
+export type Place = 'mail' | 'outbox' | 'drafts' | 'mentions';
 
 /** A message the reading pane should expand and scroll to; `seq` makes a repeat count. */
 export interface RevealRequest {
@@ -65,6 +68,11 @@ export class Workspace {
   drafts = new Drafts();
   templates = new Templates();
   writingSettings = new WritingSettings(this.templates, this.notices);
+  notes = new ConversationNotes(this.notices);
+  history = new ConversationHistory();
+  mentions = new Mentions();
+  notificationSettings = new NotificationSettingsForm(this.notices);
+  notifier = new Notifier(this.notices, (id) => this.openConversation(id));
   /** The account from the setup: the shared address and this member's display name. */
   account = $state.raw<AccountSettings | null>(null);
   place = $state<Place>('mail');
@@ -89,6 +97,8 @@ export class Workspace {
     void this.team.load();
     void this.outbox.load();
     void this.drafts.load();
+    void this.mentions.load();
+    this.notifier.requestPermission();
   }
 
   focus(target: FocusTarget) {
@@ -96,6 +106,7 @@ export class Workspace {
   }
 
   showView(view: View) {
+    if (this.place === 'mentions') this.mentions.left();
     this.place = 'mail';
     if (view !== this.list.view) this.list.show(view);
     this.focus('list');
@@ -103,7 +114,9 @@ export class Workspace {
 
   /** The Outbox or Drafts list in place of the conversation list and reading pane. */
   showPlace(place: Place) {
+    if (this.place === 'mentions' && place !== 'mentions') this.mentions.left();
     this.place = place;
+    if (place === 'mentions') void this.mentions.seen();
     if (place === 'outbox') void this.outbox.load();
     if (place === 'drafts') void this.drafts.load();
   }
@@ -129,6 +142,8 @@ export class Workspace {
   open(id: ConversationId, summary?: ConversationSummary) {
     const previous = this.reader.id;
     this.reader.open(id, summary);
+    this.notes.show(id);
+    this.history.show(id);
     if (previous === id) return;
     this.handOverRequested = null;
     // Colleagues see who is looking, so a conversation left is reported as well.
@@ -141,6 +156,54 @@ export class Workspace {
     ipc.reportActivity(id, activity).catch(() => {
       // Presence is best effort; a lost report is corrected by the next one.
     });
+  }
+
+  /**
+   * Opens a conversation from outside the list (a mention, a notification): the mail
+   * columns come back, and the conversation opens even when no row of the current view
+   * shows it.
+   */
+  openConversation(id: ConversationId) {
+    if (this.place === 'mentions') this.mentions.left();
+    this.place = 'mail';
+    this.history.toggle(false);
+    this.open(id);
+    this.focus('reader');
+  }
+
+  /** N: the note box of what the user looks at, like the compose keys. */
+  async #noteKey(from: FocusTarget) {
+    let id = from === 'reader' || this.place !== 'mail' ? this.reader.id : null;
+    if (id === null && this.place === 'mail') {
+      const row = await this.#selectedRow();
+      if (!row) return;
+      if (row.id !== this.reader.id) this.open(row.id, row);
+      id = row.id;
+    }
+    if (id === null) return;
+    this.place = 'mail';
+    this.history.toggle(false);
+    this.notes.focusRequest++;
+  }
+
+  /** H: the open conversation's history, or back to its messages. */
+  async #historyKey(from: FocusTarget) {
+    if (this.place !== 'mail') return;
+    if (from === 'list') {
+      const row = await this.#selectedRow();
+      if (!row) return;
+      if (row.id !== this.reader.id) this.open(row.id, row);
+    }
+    if (!this.reader.id) return;
+    this.history.toggle();
+  }
+
+  /** Notes were added, changed or deleted somewhere (here or by a colleague). */
+  notesChanged() {
+    void this.notes.load();
+    this.history.refresh();
+    if (this.place === 'mentions') void this.mentions.seen();
+    else void this.mentions.load();
   }
 
   /** The window goes away: whatever was open is left. */
@@ -198,6 +261,15 @@ export class Workspace {
         return;
       case 'newMessage':
         void this.compose('new', null);
+        return;
+      case 'note':
+        void this.#noteKey(from);
+        return;
+      case 'history':
+        void this.#historyKey(from);
+        return;
+      case 'mentions':
+        this.showPlace('mentions');
         return;
       case 'claim':
       case 'handOver':
@@ -329,7 +401,10 @@ export class Workspace {
   /** The engine reports changed conversations; the list order may have changed too. */
   conversationsChanged(ids: ConversationId[]) {
     this.list.refresh();
-    if (this.reader.id && ids.includes(this.reader.id)) this.reader.refresh();
+    if (this.reader.id && ids.includes(this.reader.id)) {
+      this.reader.refresh();
+      this.history.refresh();
+    }
     this.composer.conversationsChanged(ids);
   }
 
@@ -476,5 +551,6 @@ export class Workspace {
   resync() {
     this.list.reload();
     this.reader.reload();
+    this.notesChanged();
   }
 }
