@@ -505,6 +505,11 @@ function notesAndNotifications(cmd, args) {
   }
 }
 
+/** A colleague's note names this member (the test then sends notes_changed). */
+window.__addMention = (m) => {
+  mentions = [m, ...mentions];
+};
+
 /** The outbox as the engine has it now, for tests that check what was kept. */
 window.__outbox = () => [...outbox.values()];
 window.__drafts = () => [...drafts.values()];
