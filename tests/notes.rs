@@ -66,7 +66,10 @@ async fn notes_travel_between_members_through_the_mailbox_and_only_authors_chang
     );
     let seen = wait_notes(&bram, id, "bram sees anna's note", |n| n.len() == 1).await;
     assert_eq!(seen[0].text, hostile);
-    assert!(row(&bram, id).expect("row").has_notes);
+    wait_until(WAIT, "bram's list marks the notes", || {
+        row(&bram, id).is_some_and(|r| r.has_notes)
+    })
+    .await;
 
     // Bram was mentioned: a notification and an unread mention.
     let start = std::time::Instant::now();
@@ -202,6 +205,17 @@ async fn history_interleaves_mail_notes_and_team_changes_in_a_stable_order() {
         owner_of(&bram, id).as_deref() == Some("anna")
     })
     .await;
+    // The history is as Bram's computer saw it: let it record the claim first.
+    let start = std::time::Instant::now();
+    while !bram
+        .activity(id)
+        .await
+        .iter()
+        .any(|i| matches!(i, ActivityItem::Team { .. }))
+    {
+        assert!(start.elapsed() < WAIT, "bram never recorded the claim");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     anna.add_note(id, "asked the warehouse")
         .await
         .expect("note");

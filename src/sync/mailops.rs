@@ -8,6 +8,10 @@ use super::fetcher::{Fetcher, Open};
 use crate::conversation::{FolderRole, MessageKey};
 use crate::problem::{Problem, ProblemCode, Result};
 
+/// A keyword outside the contract, set and taken off again to make every client's IDLE
+/// report a conversation (its notes changed) without changing its state.
+const PING: &str = "baton.ping";
+
 /// Which folder: found by its special use, or by name (created when missing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FolderTarget {
@@ -58,8 +62,8 @@ pub enum MailOp {
         reply: oneshot::Sender<Result<(u32, Messages)>>,
     },
     /// Tells every client that a conversation's notes changed: the note keyword is set
-    /// on its messages, and taken off and put back on one of them, which every client's
-    /// IDLE reports within a second.
+    /// on its messages and a passing keyword on one of them, which every client's IDLE
+    /// reports within a second.
     TouchNoteKeyword {
         messages: Vec<MessageKey>,
         reply: oneshot::Sender<Result<()>>,
@@ -215,9 +219,11 @@ impl MailOp {
                             continue;
                         }
                         open.session.set_keyword(&uids, true, keyword).await?;
+                        // A keyword already there changes nothing and tells nobody; a
+                        // passing one that means nothing does.
                         let first = &uids[..1];
-                        open.session.set_keyword(first, false, keyword).await?;
-                        open.session.set_keyword(first, true, keyword).await?;
+                        open.session.set_keyword(first, true, PING).await?;
+                        open.session.set_keyword(first, false, PING).await?;
                     }
                     Ok(())
                 }
