@@ -143,6 +143,103 @@ test('a claim in one Baton shows in the other, both ways, through the hosted tea
   }
 });
 
+// What the demo's Postfix delivered: replies to the demo's customers land in the
+// private `sink` mailbox of the demo Dovecot.
+async function sinkHas(token) {
+  const conf = join(demoDir, 'dovecot', 'dovecot.conf');
+  const { stdout } = await run('doveadm', ['-c', conf, 'search', '-u', 'sink', 'mailbox', 'INBOX', 'body', token]);
+  return stdout.trim().split('\n').filter((l) => l.trim()).length;
+}
+
+test('a reply written in the real app reaches the customer once; the guard and notes work between two Batons', { timeout: 420_000 }, async () => {
+  assert.ok(demo && demoDir, 'BATON_DEMO and BATON_DEMO_DIR must be set');
+  const session = await Session.start(driver, {
+    browserName: 'wry',
+    'tauri:options': { application: app, args: ['--profile', 'anna'] },
+  });
+  try {
+    await session.waitForScript(
+      "return document.querySelector('[data-testid=team-server]')?.dataset.state === 'online'",
+      'the team server online',
+      120_000,
+    );
+    const openFirstUnassigned = async (skip = []) => {
+      const unassigned = await session.find("//nav//button[.//span[contains(@class,'view-name')][normalize-space()='Unassigned']]");
+      await session.click(unassigned[0]);
+      const subject = await session.waitForScript(
+        `return [...document.querySelectorAll('[role=listbox] [role=option] .subject')].map((e) => e.textContent.trim()).find((s) => !${JSON.stringify(skip)}.includes(s))`,
+        'an unassigned conversation',
+      );
+      const row = await session.find(`//*[@role='option'][.//*[contains(@class,'subject')][normalize-space()=${xpathString(subject)}]]`);
+      await session.click(row[0]);
+      await session.waitForScript(
+        `return document.querySelector('[data-testid=reading-pane] h2')?.textContent.trim() === ${JSON.stringify(subject)}`,
+        'the conversation open',
+      );
+      return subject;
+    };
+    const reply = async (text) => {
+      const button = await session.waitFor("//*[@data-testid='reading-pane']//button[@aria-keyshortcuts='r']", 'the Reply button');
+      await session.click(button);
+      await session.waitFor("//*[@data-testid='compose-body']", 'the composer');
+      // Typed where the composer puts the caret: above the signature and the quote.
+      // (WebDriver's element typing would move the caret to the end first.)
+      await session.execute(
+        "const b = document.querySelector('[data-testid=compose-body]'); b.focus(); b.setSelectionRange(0, 0); document.execCommand('insertText', false, arguments[0]);",
+        [text],
+      );
+      await session.waitForScript("return document.querySelector('[data-testid=save-state]')?.textContent.trim().length > 0", 'the draft saved');
+    };
+
+    // Anna answers a customer: after the undo window it goes through the demo's
+    // Postfix and arrives, once.
+    const token = `e2e-reply-${Date.now()}`;
+    const first = await openFirstUnassigned();
+    await reply(`Thank you, it is on its way. ${token}\n`);
+    writeFileSync(join(out, 'composer-real.png'), await session.screenshot());
+    await session.click(await session.waitFor("//*[@data-testid='send']", 'the Send button'));
+    await session.waitFor("//*[@data-testid='send-undo']", 'the undo countdown');
+    writeFileSync(join(out, 'send-undo-real.png'), await session.screenshot());
+    const deadline = Date.now() + 90_000;
+    while ((await sinkHas(token)) === 0) {
+      assert.ok(Date.now() < deadline, 'the reply arrived at the customer (the sink mailbox)');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await sinkHas(token), 1, 'delivered exactly once');
+
+    // A note from Anna reaches Bram's Baton (the engine at the command line).
+    const noteText = `@bram the customer asked twice ${token}`;
+    const box = await session.waitFor("//*[@data-testid='notes']//textarea", 'the note box');
+    await session.keys(box, noteText);
+    await session.click(await session.waitFor("//*[@data-testid='notes']//form//button[@type='submit']", 'the add-note button'));
+    await session.waitFor(`//*[@data-testid='note-text'][contains(., ${xpathString(token)})]`, 'the note in Anna\'s list');
+    const seen = await asBram(first, 'notes');
+    assert.match(seen, new RegExp(`note by anna: @bram the customer asked twice ${token}`));
+    // And Bram's note shows in Anna's window.
+    await asBram(first, `note=Called the customer ${token}`);
+    await session.waitFor(`//*[@data-testid='note'][@data-author='bram']`, 'bram\'s note in Anna\'s window', 60_000);
+    writeFileSync(join(out, 'notes-real.png'), await session.screenshot());
+
+    // Anna starts a reply to another customer; Bram answers that customer first.
+    // Anna's Send meets the guard, naming Bram.
+    const second = await openFirstUnassigned([first]);
+    await reply('We will look into it.\n');
+    await asBram(second, 'reply');
+    await session.click(await session.waitFor("//*[@data-testid='send']", 'the Send button'));
+    const dialog = await session.waitFor("//*[@data-testid='guard-dialog']", 'the guard dialog', 60_000);
+    const said = await session.text(dialog);
+    assert.match(said, /Bram/, said);
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(join(out, 'guard-real.png'), await session.screenshot());
+  } catch (error) {
+    writeFileSync(join(out, 'send-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)));
+    throw error;
+  } finally {
+    await session.end().catch(() => {});
+  }
+});
+
 function xpathString(text) {
   if (!text.includes("'")) return `'${text}'`;
   return `concat('${text.split("'").join(`', "'", '`)}')`;

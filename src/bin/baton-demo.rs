@@ -58,7 +58,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: baton-demo up|down [--dir DIR]\n       \
-                 baton-demo act [--dir DIR] --member M --subject S claim|release|reply|owner=NAME"
+                 baton-demo act [--dir DIR] --member M --subject S \
+                 claim|release|reply|notes|note=TEXT|owner=NAME"
             );
             return ExitCode::from(2);
         }
@@ -255,21 +256,26 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
                 body: format!("Thanks for your patience, we are on it.{}", draft.body),
             };
             engine.save_draft(edit).await.map_err(|e| e.to_string())?;
-            let item = match engine
-                .send_draft(
-                    &draft.id,
-                    SendOptions {
-                        send_at: None,
-                        despite: Vec::new(),
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                SendOutcome::Queued { item } => item,
-                SendOutcome::Guarded { report } => {
-                    return Err(format!("the guard stopped the reply: {report:?}"));
+            // A colleague at the command line sends anyway, after saying what the
+            // guard found.
+            let mut despite = Vec::new();
+            let item = loop {
+                let options = SendOptions {
+                    send_at: None,
+                    despite: despite.clone(),
+                };
+                match engine
+                    .send_draft(&draft.id, options)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    SendOutcome::Queued { item } => break item,
+                    SendOutcome::Guarded { report } => {
+                        println!("the guard found: {:?}; sending anyway", report.findings);
+                        despite = report.findings;
+                    }
                 }
+                wait("the guard to let the reply go")?;
             };
             loop {
                 let now = engine.outbox_items().into_iter().find(|i| i.id == item.id);
@@ -286,6 +292,20 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             println!("replied: {}", item.message_id);
+        }
+        "notes" => {
+            engine.refresh_notes().await.map_err(|e| e.to_string())?;
+            for note in engine.notes(row.id).await {
+                println!("note by {}: {}", note.author, note.text);
+            }
+        }
+        other if other.starts_with("note=") => {
+            let text = &other["note=".len()..];
+            engine
+                .add_note(row.id, text)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("noted");
         }
         other => {
             let owner = other
