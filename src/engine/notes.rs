@@ -159,7 +159,7 @@ impl Engine {
                 Problem::new(ProblemCode::NotFound, "the conversation no longer exists")
             })?;
         let note_id = new_id();
-        self.write_note(
+        self.submit_note(
             id,
             NoteMessage {
                 id: note_id.clone(),
@@ -178,7 +178,7 @@ impl Engine {
     pub async fn edit_note(&self, note_id: &str, text: &str) -> Result<Note> {
         let note = self.own_note(note_id)?;
         let id = self.conversation_of_note(&note).await?;
-        self.write_note(
+        self.submit_note(
             id,
             NoteMessage {
                 id: note.id.clone(),
@@ -197,7 +197,7 @@ impl Engine {
     pub async fn delete_note(&self, note_id: &str) -> Result<Note> {
         let note = self.own_note(note_id)?;
         let id = self.conversation_of_note(&note).await?;
-        self.write_note(
+        self.submit_note(
             id,
             NoteMessage {
                 id: note.id.clone(),
@@ -241,6 +241,25 @@ impl Engine {
             .await
             .and_then(|ctx| ctx.store().conversation_of_message_id(&note.about))
             .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
+    }
+
+    /// Hands a note version to the team server when one is connected (it writes it into
+    /// the mailbox as this member and tells everyone at once), or writes it straight
+    /// into the mailbox.
+    async fn submit_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
+        // The team server path joins here (see `TeamLink`); without it, the mailbox.
+        self.write_note(id, version).await
+    }
+
+    /// Writes a note version as its author says (the team server's IMAP authority does
+    /// this for the member who asked): into the folder, and the keyword touched.
+    pub async fn write_note_version(&self, version: NoteMessage) -> Result<()> {
+        let id = self
+            .ready()
+            .await
+            .and_then(|ctx| ctx.store().conversation_of_message_id(&version.about))
+            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))?;
+        self.write_note(id, version).await
     }
 
     async fn write_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
