@@ -406,6 +406,8 @@ test('Notifications settings: one switch per kind, saved when flipped', async ()
     });
     // The overlay lists the new keys.
     await page.keyboard.press('Escape');
+    // The key goes to the window only once the settings dialog has closed.
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'));
     await page.keyboard.press('?');
     await page.waitForSelector('dialog[open] :text("Write an internal note")');
     assert.match(await page.textContent('dialog[open]'), /⇧N\s*Write an internal note/);
