@@ -350,6 +350,7 @@ impl Engine {
             me: member.to_owned(),
             sync: ctx.clone(),
             hosting: self.inner.hosting.clone(),
+            notes_wake: self.inner.notes_wake.clone(),
         };
         Some(Arc::new(TeamLink::start(
             &settings,
@@ -684,6 +685,7 @@ impl Engine {
             me: running.member.clone(),
             sync: running.ctx.clone(),
             hosting: self.inner.hosting.clone(),
+            notes_wake: self.inner.notes_wake.clone(),
         }
         .overview(server)
     }

@@ -18,8 +18,12 @@ use crate::connectivity::Connectivity;
 use crate::contract::{ConversationState, Status};
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
+use crate::notes::Note;
+use crate::notes::message::Action as NoteVerb;
 use crate::problem::{Problem, ProblemCode};
-use crate::teamsync::authority::{Authority, ChangeRequest, Decision, Rejection, judge};
+use crate::teamsync::authority::{
+    Authority, ChangeRequest, Decision, NoteRequest, Rejection, judge,
+};
 use crate::teamsync::protocol::{ConversationRecord, ErrorCode, Mode};
 
 /// How long the first snapshot waits for the mailbox's first sync.
@@ -66,6 +70,13 @@ impl ImapAuthority {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<ConversationId, (Option<String>, Status)>> {
         self.reported.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every note in the mailbox's notes folder, read afresh: the notes need no store of
+    /// their own, so a server started with an empty store has them all.
+    pub async fn notes(&self) -> Result<Vec<Note>, Problem> {
+        self.engine.refresh_notes().await?;
+        Ok(self.engine.known_notes())
     }
 
     async fn record_of(&self, id: ConversationId) -> Option<(ConversationState, u64)> {
@@ -220,6 +231,37 @@ impl Authority for ImapAuthority {
         })
     }
 
+    fn note<'a>(&'a self, request: NoteRequest<'a>) -> BoxFuture<'a, Result<(), Rejection>> {
+        Box::pin(async move {
+            let version = request.version;
+            // The folder is the truth about who wrote a note, also for notes written
+            // before this server's store existed or without the server.
+            let notes = self
+                .notes()
+                .await
+                .map_err(|problem| note_rejection(&problem))?;
+            match notes.iter().find(|n| n.id == version.id) {
+                Some(note) if note.author != request.member => {
+                    return Err(Rejection {
+                        holder: Some(note.author.clone()),
+                        ..Rejection::new(
+                            ErrorCode::NotHolder,
+                            format!("only {}, who wrote this note, can change it", note.author),
+                        )
+                    });
+                }
+                None if version.action != NoteVerb::Add => {
+                    return Err(Rejection::new(ErrorCode::InvalidNote, "no such note"));
+                }
+                _ => {}
+            }
+            self.engine
+                .write_note_version(version.clone())
+                .await
+                .map_err(|problem| note_rejection(&problem))
+        })
+    }
+
     fn outside_changes(&self) -> Option<mpsc::Receiver<ConversationRecord>> {
         self.outside
             .lock()
@@ -285,6 +327,16 @@ async fn watch(
             }
         }
     }
+}
+
+/// Why a note version could not be written, in the protocol's words.
+fn note_rejection(problem: &Problem) -> Rejection {
+    let code = match problem.code {
+        ProblemCode::NotFound | ProblemCode::MessageTooLarge => ErrorCode::InvalidNote,
+        ProblemCode::InvalidMember => ErrorCode::InvalidMember,
+        _ => ErrorCode::Unavailable,
+    };
+    Rejection::new(code, problem.message.clone())
 }
 
 /// The engine's refusal in the protocol's words.

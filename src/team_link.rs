@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::contract::Action;
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
+use crate::notes::message::NoteMessage;
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::sync::folder::SyncContext;
 use crate::sync::team::ActionRequest;
@@ -37,6 +38,9 @@ pub struct TeamContext {
     pub sync: SyncContext,
     /// Whether this computer hosts the team server.
     pub hosting: Arc<std::sync::atomic::AtomicBool>,
+    /// Wakes the engine's notes reading: a colleague's note arrives at once, not when
+    /// IDLE gets round to the keyword.
+    pub notes_wake: Arc<tokio::sync::Notify>,
 }
 
 impl TeamContext {
@@ -120,13 +124,8 @@ impl TeamLink {
     pub async fn change(&self, id: ConversationId, action: &Action) -> Result<Option<()>> {
         match self.client.change(&id.0.to_string(), action, None).await {
             Ok(_) => Ok(Some(())),
+            Err(e) if server_unavailable(e.code) => Ok(None),
             Err(e) => match e.code {
-                ErrorCode::Disconnected
-                | ErrorCode::Unavailable
-                | ErrorCode::ShuttingDown
-                | ErrorCode::Timeout
-                | ErrorCode::Lagged
-                | ErrorCode::StoreFailed => Ok(None),
                 ErrorCode::Conflict => {
                     let held_since = e
                         .since_ms
@@ -152,6 +151,29 @@ impl TeamLink {
         }
     }
 
+    /// Hands a note version to the server, which writes it into the mailbox as this
+    /// member. `Ok(None)`: the server could not be reached, so the caller writes it
+    /// into the mailbox itself.
+    pub async fn note(&self, version: &NoteMessage) -> Result<Option<()>> {
+        match self.client.note(version).await {
+            Ok(_) => Ok(Some(())),
+            // A dropped note is written to the mailbox instead (never lost).
+            Err(e) if server_unavailable(e.code) || e.code == ErrorCode::RateLimited => Ok(None),
+            Err(e) => Err(match e.code {
+                ErrorCode::NotHolder => Problem {
+                    holder: e.holder,
+                    ..Problem::new(ProblemCode::NotHolder, e.message)
+                },
+                ErrorCode::InvalidNote => Problem::new(ProblemCode::NotFound, e.message),
+                _ => Problem::new(
+                    ProblemCode::ServerRefused,
+                    "the team server refused the note",
+                )
+                .with_detail(e.message),
+            }),
+        }
+    }
+
     pub async fn report(&self, id: ConversationId, activity: Option<Activity>) {
         let activity = match activity {
             Some(Activity::Viewing) => teamsync::Activity::Viewing,
@@ -170,6 +192,20 @@ impl TeamLink {
         self.task.abort();
         self.client.shutdown().await;
     }
+}
+
+/// Whether a refusal means the server could not do it at all (rather than would not), so
+/// the engine does it on the mailbox instead.
+fn server_unavailable(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Disconnected
+            | ErrorCode::Unavailable
+            | ErrorCode::ShuttingDown
+            | ErrorCode::Timeout
+            | ErrorCode::Lagged
+            | ErrorCode::StoreFailed
+    )
 }
 
 /// How the client trusts the server: the pinned fingerprint of a self-signed server, or
@@ -243,8 +279,12 @@ async fn listen(
             Err(broadcast::error::RecvError::Closed) => return,
         };
         match event {
-            TeamEvent::Connected { mode, .. } => {
+            TeamEvent::Connected { mode, resumed, .. } => {
                 lock().authoritative = mode == Mode::Store;
+                if !resumed {
+                    // Note events may have been missed: the folder has them all.
+                    team.notes_wake.notify_one();
+                }
                 if mode == Mode::Imap {
                     let changed = team.sync.store().set_overlay(None, true);
                     team.sync.announce(changed);
@@ -304,6 +344,7 @@ async fn listen(
                 }
             }
             TeamEvent::Snapshot(_) => {}
+            TeamEvent::Note(_) => team.notes_wake.notify_one(),
             TeamEvent::PresenceSnapshot(entries) => {
                 let mut known = lock();
                 known.presence.clear();

@@ -212,6 +212,11 @@ impl Engine {
         self.find_note(note_id)
     }
 
+    /// Every note read so far from the notes folder, of every conversation.
+    pub fn known_notes(&self) -> Vec<Note> {
+        self.notes_state().saved.book.notes()
+    }
+
     fn own_note(&self, note_id: &str) -> Result<Note> {
         let note = self.find_note(note_id)?;
         if note.author != self.member() {
@@ -247,8 +252,36 @@ impl Engine {
     /// the mailbox as this member and tells everyone at once), or writes it straight
     /// into the mailbox.
     async fn submit_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
-        // The team server path joins here (see `TeamLink`); without it, the mailbox.
+        if let Some(link) = self.team_link_ref()
+            && link.connected()
+            && link.note(&version).await?.is_some()
+        {
+            // The server wrote it into the folder; read it back now for this window.
+            return self.refresh_notes().await;
+        }
+        // No team server, or it cannot be reached: the note is never lost, the mailbox
+        // takes it directly — unless a server that stopped answering wrote it after all.
+        if self.team_link_ref().is_some() {
+            if let Err(problem) = self.refresh_notes().await {
+                tracing::debug!("notes before writing directly: {problem}");
+            }
+            if self.holds_version(&version) {
+                return Ok(());
+            }
+        }
         self.write_note(id, version).await
+    }
+
+    /// Whether the folder, as last read, already has this version of its note.
+    fn holds_version(&self, version: &NoteMessage) -> bool {
+        self.known_notes().iter().any(|note| {
+            note.id == version.id
+                && note.author == version.author
+                && match version.action {
+                    Action::Add => note.created_at == version.at,
+                    Action::Edit | Action::Delete => note.edited_at == Some(version.at),
+                }
+        })
     }
 
     /// Writes a note version as its author says (the team server's IMAP authority does
@@ -258,7 +291,9 @@ impl Engine {
             .ready()
             .await
             .and_then(|ctx| ctx.store().conversation_of_message_id(&version.about))
-            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))?;
+            .ok_or_else(|| {
+                Problem::new(ProblemCode::NotFound, "the conversation no longer exists")
+            })?;
         self.write_note(id, version).await
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::protocol::{ConversationRecord, ErrorCode, Mode};
 use crate::account::validate_member_id;
 use crate::contract::{Action, Status};
+use crate::notes::message::NoteMessage;
 use crate::problem::Problem;
 
 /// A change one member asks for, with what the server knows of the conversation.
@@ -31,6 +32,16 @@ pub struct ChangeRequest<'a> {
     pub current: Option<&'a ConversationRecord>,
     /// The server's clock, in milliseconds since the Unix epoch.
     pub now_ms: u64,
+}
+
+/// A note version one member submits; its author is that member.
+#[derive(Debug, Clone, Copy)]
+pub struct NoteRequest<'a> {
+    pub mailbox: &'a str,
+    /// Authenticated and valid; `version.author` is this member.
+    pub member: &'a str,
+    /// Checked with [`super::protocol::note_problem`].
+    pub version: &'a NoteMessage,
 }
 
 /// What an accepted change leads to.
@@ -84,6 +95,17 @@ pub trait Authority: Send + Sync + 'static {
     /// server's store; the server reconciles its store with it when it starts. `None`
     /// when the store is the truth.
     fn snapshot(&self) -> BoxFuture<'_, Result<Option<Vec<ConversationRecord>>, Problem>>;
+
+    /// Carries out a note version (for IMAP: writes it into the notes folder as the
+    /// member). The server has already refused versions of another member's note that it
+    /// knows of; an authority that knows more notes (the mailbox's) checks again.
+    ///
+    /// An authority without a mailbox of its own (the store) has nothing to write: by
+    /// default the version is accepted, and the server's log and broadcast carry it.
+    fn note<'a>(&'a self, request: NoteRequest<'a>) -> BoxFuture<'a, Result<(), Rejection>> {
+        let _ = request;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Changes the authority noticed from outside (someone else wrote the mailbox), each
     /// as the conversation now stands. The server takes the receiver once, at start, and

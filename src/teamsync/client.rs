@@ -27,11 +27,12 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::protocol::{
-    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, Mode, PROTOCOL,
-    PresenceEntry, ServerFrame, Welcome, WireAction,
+    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, Mode, NoteEvent,
+    PROTOCOL, PresenceEntry, ServerFrame, Welcome, WireAction,
 };
 use super::tls::pinned_client_config;
 use crate::contract::Action;
+use crate::notes::message::NoteMessage;
 
 /// How the client trusts a `wss://` server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +132,8 @@ pub enum TeamEvent {
     /// Every conversation's state, replacing what the listener knew.
     Snapshot(Vec<ConversationRecord>),
     Change(Event),
+    /// A note version the server accepted (missed ones follow a resuming `Connected`).
+    Note(NoteEvent),
     /// Everyone's activity at connection time, replacing what the listener knew.
     PresenceSnapshot(Vec<PresenceEntry>),
     Presence(PresenceEntry),
@@ -158,6 +161,10 @@ enum Command {
         conversation: String,
         action: WireAction,
         expect: Option<u64>,
+        reply: oneshot::Sender<Result<u64, TeamError>>,
+    },
+    Note {
+        version: NoteMessage,
         reply: oneshot::Sender<Result<u64, TeamError>>,
     },
     Presence {
@@ -279,6 +286,22 @@ impl TeamClient {
                 conversation: conversation.to_owned(),
                 action: WireAction::from(action),
                 expect,
+                reply,
+            })
+            .await
+            .map_err(|_| TeamError::disconnected())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+    }
+
+    /// Submits a note version; `Ok(seq)` once the server carried it out and stored it.
+    /// The server makes this member its author, whatever `version.author` says.
+    pub async fn note(&self, version: &NoteMessage) -> Result<u64, TeamError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Note {
+                version: version.clone(),
                 reply,
             })
             .await
@@ -595,7 +618,7 @@ impl Worker {
     /// Answers commands while there is no connection.
     fn offline(&mut self, command: Command) {
         match command {
-            Command::Change { reply, .. } => {
+            Command::Change { reply, .. } | Command::Note { reply, .. } => {
                 let _ = reply.send(Err(TeamError::disconnected()));
             }
             Command::Presence {
@@ -668,6 +691,9 @@ impl Worker {
         for event in welcome.resume.unwrap_or_default() {
             self.emit(TeamEvent::Change(event));
         }
+        for note in welcome.notes {
+            self.emit(TeamEvent::Note(note));
+        }
         self.emit(TeamEvent::PresenceSnapshot(welcome.presence));
         let remembered: Vec<(String, Activity)> =
             self.presence.iter().map(|(c, a)| (c.clone(), *a)).collect();
@@ -725,15 +751,21 @@ impl Worker {
                             self.next_id += 1;
                             let id = format!("c{}", self.next_id);
                             let frame = ClientFrame::Change { id: id.clone(), mailbox: None, conversation, action, expect };
-                            let sent = send(&mut ws, &frame).await;
-                            match &sent {
-                                Ok(()) => {
-                                    let deadline = tokio::time::Instant::now() + self.options.request_timeout;
-                                    pending.insert(id, (reply, deadline));
-                                }
-                                Err(_) => { let _ = reply.send(Err(TeamError::disconnected())); }
-                            }
-                            sent
+                            self.request(&mut ws, &mut pending, id, &frame, reply).await
+                        }
+                        Command::Note { version, reply } => {
+                            self.next_id += 1;
+                            let id = format!("n{}", self.next_id);
+                            let frame = ClientFrame::Note {
+                                id: id.clone(),
+                                mailbox: None,
+                                about: version.about,
+                                note: version.id,
+                                action: version.action.into(),
+                                text: version.text,
+                                at: version.at,
+                            };
+                            self.request(&mut ws, &mut pending, id, &frame, reply).await
                         }
                         Command::Presence { conversation, activity } => {
                             self.remember(conversation.clone(), activity);
@@ -773,6 +805,29 @@ impl Worker {
         end
     }
 
+    /// Sends a request that is answered `ok` or `error`; its reply waits in `pending`
+    /// until then (or the deadline), and hears `disconnected` when it could not be sent.
+    async fn request(
+        &self,
+        ws: &mut Socket,
+        pending: &mut Pending,
+        id: String,
+        frame: &ClientFrame,
+        reply: oneshot::Sender<Result<u64, TeamError>>,
+    ) -> Result<(), TeamError> {
+        let sent = send(ws, frame).await;
+        match &sent {
+            Ok(()) => {
+                let deadline = tokio::time::Instant::now() + self.options.request_timeout;
+                pending.insert(id, (reply, deadline));
+            }
+            Err(_) => {
+                let _ = reply.send(Err(TeamError::disconnected()));
+            }
+        }
+        sent
+    }
+
     fn received(&mut self, frame: ServerFrame, pending: &mut Pending) -> Option<End> {
         match frame {
             ServerFrame::Ok { id, seq } => {
@@ -807,6 +862,15 @@ impl Worker {
                     }
                 }
                 self.emit(TeamEvent::Change(event));
+            }
+            ServerFrame::Note(note) => {
+                {
+                    let mut cursor = self.cursor();
+                    if cursor.seq.is_none_or(|seq| note.seq > seq) {
+                        cursor.seq = Some(note.seq);
+                    }
+                }
+                self.emit(TeamEvent::Note(note));
             }
             ServerFrame::Presence(entry) => self.emit(TeamEvent::Presence(entry)),
             ServerFrame::Batch { frames } => {

@@ -21,9 +21,9 @@ pub mod server;
 pub mod store;
 pub mod tls;
 
-pub use authority::{Authority, ChangeRequest, Decision, Rejection, StoreAuthority};
+pub use authority::{Authority, ChangeRequest, Decision, NoteRequest, Rejection, StoreAuthority};
 pub use client::{ClientOptions, ClientState, TeamClient, TeamError, TeamEvent, Trust};
 pub use config::ServerConfig;
 pub use members::Enrollment;
-pub use protocol::{Activity, ConversationRecord, ErrorCode, Mode};
+pub use protocol::{Activity, ConversationRecord, ErrorCode, Mode, NoteEvent};
 pub use server::{RunningServer, TeamServer};

@@ -17,6 +17,8 @@
 //! {"type":"redeem","version":"baton/1","mailbox":"support","member":"anna","invite":"…"}
 //! {"type":"change","id":"c1","conversation":"<root@example>","action":{"kind":"claim"},"expect":3}
 //! {"type":"presence","conversation":"<root@example>","activity":"replying"}
+//! {"type":"note","id":"n1","about":"root@example","note":"0123456789abcdef",
+//!  "action":"add","text":"@bram see the invoice","at":1767225600000}
 //! {"type":"ping","id":"p1"}
 //! ```
 //!
@@ -29,6 +31,11 @@
 //! - `change` and `presence` may name their `mailbox`; when it is not the mailbox of the
 //!   hello, the answer is `wrong_mailbox` (the server checks every request).
 //! - `id` is chosen by the client (at most 64 characters) and echoed in the answer.
+//! - `note` submits one version of an internal note: `about` is the conversation root's
+//!   Message-ID without brackets, `note` the note's id (16 hex digits), `action` `add`,
+//!   `edit` or `delete`, `text` at most 16 KiB, `at` the author's clock in milliseconds.
+//!   The author is the authenticated member; only the author may edit or delete. It is
+//!   answered `ok` with the seq of its `note` event, or `invalid_note` / `not_holder`.
 //!
 //! # Server → client
 //!
@@ -42,6 +49,8 @@
 //!  "holder":"anna","since_ms":3012,"current":{conversation record}}
 //! {"type":"event","seq":45,"conversation":"…","owner":"anna","status":"open","version":4,
 //!  "by":"anna","at_ms":1767225600000}
+//! {"type":"note","seq":46,"about":"root@example","note":"0123456789abcdef","author":"anna",
+//!  "action":"add","text":"…","at":1767225600000}
 //! {"type":"presence","member":"bram","conversation":"…","activity":"viewing"}
 //! {"type":"pong","id":"p1"}
 //! {"type":"batch","frames":[{"type":"event",…},{"type":"presence",…}]}
@@ -53,6 +62,9 @@
 //!   is sent, and every member connected to the mailbox (the sender too) gets the
 //!   `event`. `ok.seq` is the seq of the change, or the current seq when nothing had to
 //!   change (claiming what one already holds).
+//! - A `note` event is in the same numbered, durable log as changes: a welcome that
+//!   resumes carries the missed ones in `notes`; after a snapshot the client reads the
+//!   notes folder again (the mailbox holds every note, so no snapshot of them is sent).
 //! - A conversation record is `{conversation, owner, status, version, by, at_ms}`: who
 //!   made the last change and when (milliseconds since the epoch). `version` grows by one
 //!   per change of that conversation.
@@ -68,6 +80,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Action, Status};
+use crate::notes::MAX_NOTE;
+use crate::notes::message::{Action as NoteVerb, NoteMessage};
 
 /// The protocol version a client names in its hello.
 pub const PROTOCOL: &str = "baton/1";
@@ -115,6 +129,18 @@ pub enum ClientFrame {
         conversation: String,
         activity: Activity,
     },
+    /// One version of an internal note; the author is whoever said hello.
+    Note {
+        id: String,
+        #[serde(default)]
+        mailbox: Option<String>,
+        about: String,
+        note: String,
+        action: NoteAction,
+        #[serde(default)]
+        text: String,
+        at: i64,
+    },
     Ping {
         #[serde(default)]
         id: Option<String>,
@@ -123,7 +149,63 @@ pub enum ClientFrame {
 
 /// The `type` values a client may send; anything else is `unknown_type` rather than
 /// `bad_frame`, so a client speaking a newer protocol learns what it is.
-pub const CLIENT_TYPES: &[&str] = &["hello", "redeem", "change", "presence", "ping"];
+pub const CLIENT_TYPES: &[&str] = &["hello", "redeem", "change", "presence", "note", "ping"];
+
+/// What a note version does, as it travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteAction {
+    Add,
+    Edit,
+    Delete,
+}
+
+impl From<NoteAction> for NoteVerb {
+    fn from(action: NoteAction) -> NoteVerb {
+        match action {
+            NoteAction::Add => NoteVerb::Add,
+            NoteAction::Edit => NoteVerb::Edit,
+            NoteAction::Delete => NoteVerb::Delete,
+        }
+    }
+}
+
+impl From<NoteVerb> for NoteAction {
+    fn from(action: NoteVerb) -> NoteAction {
+        match action {
+            NoteVerb::Add => NoteAction::Add,
+            NoteVerb::Edit => NoteAction::Edit,
+            NoteVerb::Delete => NoteAction::Delete,
+        }
+    }
+}
+
+/// An accepted note version, numbered in the mailbox's order like changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteEvent {
+    pub seq: u64,
+    pub about: String,
+    pub note: String,
+    /// The member who submitted it, as the server authenticated them.
+    pub author: String,
+    pub action: NoteAction,
+    pub text: String,
+    pub at: i64,
+}
+
+impl NoteEvent {
+    /// The version as the notes folder stores it.
+    pub fn version(&self) -> NoteMessage {
+        NoteMessage {
+            id: self.note.clone(),
+            about: self.about.clone(),
+            author: self.author.clone(),
+            action: self.action.into(),
+            at: self.at,
+            text: self.text.clone(),
+        }
+    }
+}
 
 /// An action of the contract as it travels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +302,7 @@ pub enum ServerFrame {
     },
     Error(ErrorFrame),
     Event(Event),
+    Note(NoteEvent),
     Presence(PresenceEntry),
     Pong {
         #[serde(default)]
@@ -252,6 +335,10 @@ pub struct Welcome {
     /// Every conversation with team state, when the client cannot resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Vec<ConversationRecord>>,
+    /// The note events after the client's `last_seq`, when resuming; after a snapshot
+    /// the client reads the notes folder instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<NoteEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +400,9 @@ pub enum ErrorCode {
     InvalidMember,
     /// A conversation id is empty, too long or has control characters.
     InvalidConversation,
+    /// A note version is malformed (its id, the Message-ID it is about, its text's
+    /// length) or names a note that does not exist.
+    InvalidNote,
     /// The authority could not be reached (for example the IMAP server is down).
     Unavailable,
     /// The server could not write its store; the change was not made.
@@ -336,6 +426,22 @@ pub fn valid_conversation(id: &str) -> bool {
 /// A client-chosen request id: bounded and printable, so it can be echoed and logged.
 pub fn valid_request_id(id: &str) -> bool {
     id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control)
+}
+
+/// Why a submitted note version is refused, before anything is written: the id is 16 hex
+/// digits, `about` a bare Message-ID (it goes into a header), the text bounded.
+pub fn note_problem(about: &str, note: &str, text: &str, at: i64) -> Option<String> {
+    if note.len() != 16 || !note.chars().all(|c| c.is_ascii_hexdigit()) {
+        Some("a note id is 16 hexadecimal digits".to_owned())
+    } else if crate::compose::build::checked_id(about).is_err() {
+        Some("a note is about a Message-ID (local@domain, no brackets or controls)".to_owned())
+    } else if text.len() > MAX_NOTE {
+        Some(format!("a note is at most {MAX_NOTE} bytes"))
+    } else if at <= 0 {
+        Some("a note's time is milliseconds since the epoch".to_owned())
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -32,18 +32,21 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Verifier;
-use super::authority::{Authority, ChangeRequest, Decision, Rejection, StoreAuthority};
+use super::authority::{
+    Authority, ChangeRequest, Decision, NoteRequest, Rejection, StoreAuthority,
+};
 use super::config::ServerConfig;
 use super::limits::{FloodGuard, Verdict};
 use super::members::{self, Enrollment, now_ms};
 use super::presence::Presence;
 use super::protocol::{
     self, Activity, CLIENT_TYPES, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event,
-    PROTOCOL, ServerFrame, Welcome,
+    NoteEvent, PROTOCOL, ServerFrame, Welcome,
 };
-use super::store::Store;
+use super::store::{LogEntry, Store};
 use super::tls;
 use crate::contract::Action;
+use crate::notes::message::NoteMessage;
 use crate::problem::{Problem, ProblemCode, Result};
 
 /// Events a connection may fall behind before it is closed as lagging.
@@ -365,6 +368,55 @@ impl MailboxHub {
         }
     }
 
+    /// A note version from `member`: refused when the note is someone else's, else
+    /// carried out by the authority, logged and broadcast like a change.
+    async fn note(
+        &self,
+        store: &Store,
+        member: &str,
+        version: NoteMessage,
+    ) -> std::result::Result<u64, Rejection> {
+        let mut head = self.head.lock().await;
+        let author = store
+            .note_author(&self.id, &version.id)
+            .await
+            .map_err(store_failed)?;
+        if let Some(author) = author.filter(|a| a != member) {
+            return Err(Rejection {
+                holder: Some(author.clone()),
+                ..Rejection::new(
+                    ErrorCode::NotHolder,
+                    format!("only {author}, who wrote this note, can change it"),
+                )
+            });
+        }
+        self.authority
+            .note(NoteRequest {
+                mailbox: &self.id,
+                member,
+                version: &version,
+            })
+            .await?;
+        let event = NoteEvent {
+            seq: 0,
+            about: version.about,
+            note: version.id,
+            author: version.author,
+            action: version.action.into(),
+            text: version.text,
+            at: version.at,
+        };
+        let seq = store
+            .commit_note(&self.id, event.clone())
+            .await
+            .map_err(store_failed)?;
+        *head = seq;
+        let _ = self
+            .fanout
+            .send(encode(&ServerFrame::Note(NoteEvent { seq, ..event })));
+        Ok(seq)
+    }
+
     async fn commit_outside(&self, store: &Store, record: ConversationRecord) -> Result<()> {
         if !protocol::valid_conversation(&record.conversation) {
             return Ok(());
@@ -427,6 +479,16 @@ impl MailboxHub {
             Some(_) => None,
             None => Some(shared.store.snapshot(&self.id).await?.1),
         };
+        let (mut changes, mut notes) = (Vec::new(), Vec::new());
+        let resume = resume.map(|entries| {
+            for entry in entries {
+                match entry {
+                    LogEntry::Change(event) => changes.push(event),
+                    LogEntry::Note(note) => notes.push(note),
+                }
+            }
+            changes
+        });
         let welcome = Welcome {
             server: server_name(),
             protocol: PROTOCOL.to_owned(),
@@ -438,6 +500,7 @@ impl MailboxHub {
             presence,
             resume,
             snapshot,
+            notes,
         };
         Ok((welcome, receiver))
     }
@@ -962,6 +1025,7 @@ where
                 self.send(&ServerFrame::Pong { id }).await;
                 Next::Continue
             }
+            note @ ClientFrame::Note { .. } => self.submit_note(session, note).await,
             ClientFrame::Presence {
                 id,
                 mailbox,
@@ -1029,6 +1093,59 @@ where
                 Next::Continue
             }
         }
+    }
+
+    /// A note version: checked strictly, then carried out with the authenticated member as
+    /// its author (whatever the client believes).
+    async fn submit_note(&mut self, session: &Session, frame: ClientFrame) -> Next {
+        let ClientFrame::Note {
+            id,
+            mailbox,
+            about,
+            note,
+            action,
+            text,
+            at,
+        } = frame
+        else {
+            return Next::Continue;
+        };
+        if !protocol::valid_request_id(&id) {
+            return self.bad_frame(None, "the id is too long").await;
+        }
+        if mailbox.as_deref().is_some_and(|m| m != session.hub.id) {
+            self.refuse_target(Some(id), ErrorCode::WrongMailbox, session)
+                .await;
+            return Next::Continue;
+        }
+        if let Some(problem) = protocol::note_problem(&about, &note, &text, at) {
+            self.error(Some(id), ErrorCode::InvalidNote, problem).await;
+            return Next::Continue;
+        }
+        let version = NoteMessage {
+            id: note,
+            about,
+            author: session.member.clone(),
+            action: action.into(),
+            at,
+            text,
+        };
+        // Its own task, like a change: once written to the mailbox it is logged too.
+        let hub = session.hub.clone();
+        let store = self.shared.store.clone();
+        let member = session.member.clone();
+        let outcome = tokio::spawn(async move { hub.note(&store, &member, version).await })
+            .await
+            .unwrap_or_else(|_| Err(Rejection::new(ErrorCode::StoreFailed, "the note failed")));
+        let frame = match outcome {
+            Ok(seq) => ServerFrame::Ok { id, seq },
+            Err(rejection) => ServerFrame::Error(ErrorFrame {
+                holder: rejection.holder,
+                ..ErrorFrame::new(Some(id), rejection.code, rejection.message)
+            }),
+        };
+        self.send(&frame).await;
+        Next::Continue
     }
 
     /// The server checks on every request that it is about the member's own mailbox.

@@ -8,7 +8,9 @@
 //! share the next one (group commit).
 //!
 //! A conversation record and its log entry go into one sled batch, which sled applies
-//! atomically: after a crash the records and the log agree.
+//! atomically: after a crash the records and the log agree. Note versions share the log
+//! (so a reconnecting client gets the ones it missed) and keep only their author beside
+//! it: the notes themselves live in the mailbox.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::auth;
-use super::protocol::{ConversationRecord, Event};
+use super::protocol::{ConversationRecord, Event, NoteEvent};
 use crate::problem::{Problem, ProblemCode, Result};
 
 /// Jobs taken from the queue before one flush covers them all.
@@ -49,6 +51,24 @@ struct MailboxMeta {
 
 type Reply<T> = oneshot::Sender<Result<T>>;
 
+/// One numbered entry of a mailbox's log. Untagged, so entries written before notes
+/// existed still read as changes (a note entry is the one with a `note` field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LogEntry {
+    Note(NoteEvent),
+    Change(Event),
+}
+
+impl LogEntry {
+    pub fn seq(&self) -> u64 {
+        match self {
+            LogEntry::Note(note) => note.seq,
+            LogEntry::Change(event) => event.seq,
+        }
+    }
+}
+
 enum Job {
     Member(String, Reply<Option<MemberRecord>>),
     /// Writes `new` when the member is currently `expected`; false when not.
@@ -60,13 +80,16 @@ enum Job {
     },
     Conversation(String, String, Reply<Option<ConversationRecord>>),
     Commit(String, ConversationRecord, Reply<u64>),
+    /// Logs a note version under the next seq (its own `seq` is replaced).
+    CommitNote(String, NoteEvent, Reply<u64>),
+    NoteAuthor(String, String, Reply<Option<String>>),
     Head(String, Reply<u64>),
     Snapshot(String, Reply<(u64, Vec<ConversationRecord>)>),
     Since {
         mailbox: String,
         after: u64,
         max: u64,
-        reply: Reply<Option<Vec<Event>>>,
+        reply: Reply<Option<Vec<LogEntry>>>,
     },
 }
 
@@ -197,6 +220,19 @@ impl Store {
             .await
     }
 
+    /// Logs a note version under the mailbox's next seq and remembers who wrote the note
+    /// first; durable when it returns the seq.
+    pub async fn commit_note(&self, mailbox: &str, note: NoteEvent) -> Result<u64> {
+        self.ask(|r| Job::CommitNote(mailbox.to_owned(), note, r))
+            .await
+    }
+
+    /// Who added note `note`, as far as this store saw it.
+    pub async fn note_author(&self, mailbox: &str, note: &str) -> Result<Option<String>> {
+        self.ask(|r| Job::NoteAuthor(mailbox.to_owned(), note.to_owned(), r))
+            .await
+    }
+
     /// The mailbox's latest seq.
     pub async fn head(&self, mailbox: &str) -> Result<u64> {
         self.ask(|r| Job::Head(mailbox.to_owned(), r)).await
@@ -209,7 +245,12 @@ impl Store {
 
     /// The events after `after`, when the log still holds all of them and they are at
     /// most `max`; `None` means the client needs a snapshot.
-    pub async fn since(&self, mailbox: &str, after: u64, max: u64) -> Result<Option<Vec<Event>>> {
+    pub async fn since(
+        &self,
+        mailbox: &str,
+        after: u64,
+        max: u64,
+    ) -> Result<Option<Vec<LogEntry>>> {
         self.ask(|reply| Job::Since {
             mailbox: mailbox.to_owned(),
             after,
@@ -241,6 +282,13 @@ fn conversation_key(conversation: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(conversation.len() + 1);
     key.push(b'c');
     key.extend_from_slice(conversation.as_bytes());
+    key
+}
+
+fn note_key(note: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(note.len() + 1);
+    key.push(b'n');
+    key.extend_from_slice(note.as_bytes());
     key
 }
 
@@ -365,6 +413,22 @@ fn handle(
                 let _ = reply.send(Err(e));
             }
         },
+        Job::CommitNote(mailbox, note, reply) => match commit_note(db, &mailbox, note, log_keep) {
+            Ok(seq) => {
+                *wrote = true;
+                pending.push(Pending::Seq(reply, seq));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        },
+        Job::NoteAuthor(mailbox, note, reply) => {
+            let result = mailbox_tree(db, &mailbox)
+                .and_then(|t| t.get(note_key(&note)))
+                .map_err(store_problem)
+                .map(|v| v.map(|v| String::from_utf8_lossy(&v).into_owned()));
+            let _ = reply.send(result);
+        }
         Job::Head(mailbox, reply) => {
             let result = mailbox_tree(db, &mailbox)
                 .map_err(store_problem)
@@ -408,13 +472,13 @@ fn handle(
                         let (_, value) = entry.map_err(store_problem)?;
                         decode(&value)
                     })
-                    .collect::<Result<Vec<Event>>>()?;
+                    .collect::<Result<Vec<LogEntry>>>()?;
                 // A gap would mean a lost entry: never resume over one.
                 let complete = events.len() as u64 == meta.seq - after
                     && events
                         .iter()
                         .zip(after + 1..)
-                        .all(|(event, seq)| event.seq == seq);
+                        .all(|(event, seq)| event.seq() == seq);
                 Ok(complete.then_some(events))
             })();
             let _ = reply.send(result);
@@ -423,17 +487,47 @@ fn handle(
 }
 
 fn commit(db: &sled::Db, mailbox: &str, record: &ConversationRecord, log_keep: u64) -> Result<u64> {
+    let mut batch = sled::Batch::default();
+    batch.insert(conversation_key(&record.conversation), encode(record)?);
+    append(db, mailbox, batch, log_keep, |seq| {
+        encode(&Event {
+            seq,
+            record: record.clone(),
+        })
+    })
+}
+
+fn commit_note(db: &sled::Db, mailbox: &str, mut note: NoteEvent, log_keep: u64) -> Result<u64> {
+    let tree = mailbox_tree(db, mailbox).map_err(store_problem)?;
+    let mut batch = sled::Batch::default();
+    // The first author stays: the server refuses anyone else's version before this.
+    if tree
+        .get(note_key(&note.note))
+        .map_err(store_problem)?
+        .is_none()
+    {
+        batch.insert(note_key(&note.note), note.author.as_bytes());
+    }
+    append(db, mailbox, batch, log_keep, |seq| {
+        note.seq = seq;
+        encode(&LogEntry::Note(note.clone()))
+    })
+}
+
+/// Adds the log entry `entry` builds for the next seq to `batch`, compacts, and applies
+/// it all at once.
+fn append(
+    db: &sled::Db,
+    mailbox: &str,
+    mut batch: sled::Batch,
+    log_keep: u64,
+    entry: impl FnOnce(u64) -> Result<Vec<u8>>,
+) -> Result<u64> {
     let tree = mailbox_tree(db, mailbox).map_err(store_problem)?;
     let mut meta = meta(&tree)?;
     meta.seq += 1;
     let seq = meta.seq;
-    let mut batch = sled::Batch::default();
-    batch.insert(conversation_key(&record.conversation), encode(record)?);
-    let event = Event {
-        seq,
-        record: record.clone(),
-    };
-    batch.insert(&log_key(seq)[..], encode(&event)?);
+    batch.insert(&log_key(seq)[..], entry(seq)?);
     // Keep the newest `log_keep` entries; drop a bounded number of older ones per commit.
     let oldest_kept = seq.saturating_sub(log_keep - 1).max(1);
     let until = oldest_kept.min(meta.first + COMPACT_STEP);
@@ -480,7 +574,7 @@ mod tests {
             resumed
                 .expect("kept")
                 .iter()
-                .map(|e| e.seq)
+                .map(LogEntry::seq)
                 .collect::<Vec<_>>(),
             vec![10, 11, 12]
         );
@@ -498,6 +592,52 @@ mod tests {
         let (seq, records) = store.snapshot("support").await.expect("snapshot");
         assert_eq!((seq, records), (12, vec![record("c", 12)]));
         assert_eq!(store.head("other").await.expect("empty"), 0);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn notes_share_the_log_and_keep_their_first_author() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path(), 50).expect("open");
+        store
+            .commit("support", record("c", 1))
+            .await
+            .expect("change");
+        let note = NoteEvent {
+            seq: 0,
+            about: "root@example".into(),
+            note: "0123456789abcdef".into(),
+            author: "anna".into(),
+            action: super::super::protocol::NoteAction::Add,
+            text: "hi".into(),
+            at: 5,
+        };
+        assert_eq!(
+            store
+                .commit_note("support", note.clone())
+                .await
+                .expect("note"),
+            2
+        );
+        let later = NoteEvent {
+            author: "bram".into(),
+            ..note.clone()
+        };
+        store.commit_note("support", later).await.expect("again");
+        assert_eq!(
+            store
+                .note_author("support", "0123456789abcdef")
+                .await
+                .expect("author"),
+            Some("anna".to_owned())
+        );
+        let log = store
+            .since("support", 0, 100)
+            .await
+            .expect("since")
+            .expect("all");
+        assert!(matches!(&log[0], LogEntry::Change(e) if e.seq == 1));
+        assert_eq!(log[1], LogEntry::Note(NoteEvent { seq: 2, ..note }));
         store.close();
     }
 
