@@ -105,12 +105,14 @@ pub fn chunk_key(slot: u16, chunk: u32) -> [u8; 6] {
 }
 
 /// How often and how long `open_when_free` waits for a lock a closing database holds.
-const LOCK_RETRIES: usize = 100;
+const LOCK_RETRIES: usize = 500;
 const LOCK_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Opens a sled database, waiting up to two seconds for its file lock: sled lets go of
+/// Opens a sled database, waiting up to ten seconds for its file lock: sled lets go of
 /// it a moment after the last handle is dropped, so a database closed in this process
-/// (an engine restarting, a store reopened) would otherwise look taken.
+/// (an engine restarting, a store reopened) would otherwise look taken. On a loaded
+/// machine the old engine's tasks can take seconds to let go (a restart after joining
+/// or hosting a team server was seen failing with two seconds).
 pub fn open_when_free(config: &sled::Config) -> sled::Result<sled::Db> {
     let mut attempt = config.open();
     for _ in 0..LOCK_RETRIES {
