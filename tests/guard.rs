@@ -38,6 +38,21 @@ async fn raw_imap(world: &SendWorld, login: &str) -> RawImap {
     .await
 }
 
+/// Sets the answered flag on the inbox message `message_id`, as another mail app does.
+async fn answer_flag(imap: &mut RawImap, message_id: &str) {
+    let found = imap
+        .ok(&format!("UID SEARCH HEADER Message-ID <{message_id}>"))
+        .await;
+    let uid = found
+        .iter()
+        .find_map(|l| l.strip_prefix("* SEARCH "))
+        .expect("the question")
+        .trim()
+        .to_owned();
+    imap.ok(&format!("UID STORE {uid} +FLAGS (\\Answered)"))
+        .await;
+}
+
 async fn guarded(engine: &baton::Engine, draft: &baton::compose::Draft) -> Vec<GuardFinding> {
     match engine
         .send_draft(&draft.id, SendOptions::default())
@@ -144,17 +159,7 @@ async fn replies_from_outlook_or_a_phone_and_new_customer_mail_are_found_in_imap
     let mut olga = raw_imap(&world, "anna").await;
     olga.append("Sent", "\\Seen", olga_reply.as_bytes()).await;
     olga.ok("SELECT INBOX").await;
-    let found = olga
-        .ok("UID SEARCH HEADER Message-ID <g2@customer.example>")
-        .await;
-    let uid = found
-        .iter()
-        .find_map(|l| l.strip_prefix("* SEARCH "))
-        .expect("the question")
-        .trim()
-        .to_owned();
-    olga.ok(&format!("UID STORE {uid} +FLAGS (\\Answered)"))
-        .await;
+    answer_flag(&mut olga, "g2@customer.example").await;
 
     let findings = guarded(&bram, &invoice_draft).await;
     assert!(
@@ -167,17 +172,7 @@ async fn replies_from_outlook_or_a_phone_and_new_customer_mail_are_found_in_imap
 
     // Someone answers the opening hours from a phone that keeps no copy: only the
     // answered flag tells.
-    let found = olga
-        .ok("UID SEARCH HEADER Message-ID <g3@customer.example>")
-        .await;
-    let uid = found
-        .iter()
-        .find_map(|l| l.strip_prefix("* SEARCH "))
-        .expect("the question")
-        .trim()
-        .to_owned();
-    olga.ok(&format!("UID STORE {uid} +FLAGS (\\Answered)"))
-        .await;
+    answer_flag(&mut olga, "g3@customer.example").await;
     let findings = guarded(&bram, &hours_draft).await;
     assert_eq!(
         findings,

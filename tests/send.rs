@@ -321,47 +321,40 @@ async fn typed_line_breaks_cannot_add_recipients_on_the_wire() {
         .await
         .expect("draft");
     let evil = "sink@brightdesk.example";
-    let refused = anna
-        .save_draft(DraftEdit {
+    // Saved as typed: the checks come when it is sent.
+    let type_in = async |to: String, subject: String| {
+        anna.save_draft(DraftEdit {
             id: draft.id.clone(),
-            to: format!("{CUSTOMER}\r\nRCPT TO:<{evil}>"),
+            to,
             cc: String::new(),
             bcc: String::new(),
-            subject: format!("Hello\r\nBcc: {evil}\r\n\r\n.\r\nRCPT TO:<{evil}>"),
-            body: "Body\r\n.\r\nMAIL FROM:<x@y.z>\r\n".into(),
+            subject,
+            body: "Body\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<sink@brightdesk.example>\r\n".into(),
         })
         .await
-        .expect("saved as typed");
+        .expect("saved as typed")
+    };
+    type_in(
+        format!("{CUSTOMER}\r\nRCPT TO:<{evil}>"),
+        format!("Hello\r\nBcc: {evil}\r\n\r\n.\r\nRCPT TO:<{evil}>"),
+    )
+    .await;
     let problem = anna
-        .send_draft(&refused.id, SendOptions::default())
+        .send_draft(&draft.id, SendOptions::default())
         .await
         .expect_err("the recipient line is refused");
     assert_eq!(problem.code, ProblemCode::InvalidRecipient);
-    anna.save_draft(DraftEdit {
-        id: draft.id.clone(),
-        to: format!("\"Jan\r\nBcc: {evil}\" <{CUSTOMER}>"),
-        cc: String::new(),
-        bcc: String::new(),
-        subject: format!("Hello\r\nBcc: {evil}"),
-        body: "Body\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<sink@brightdesk.example>\r\n".into(),
-    })
-    .await
-    .expect("saved");
+    type_in(
+        format!("\"Jan\r\nBcc: {evil}\" <{CUSTOMER}>"),
+        format!("Hello\r\nBcc: {evil}"),
+    )
+    .await;
     let problem = anna
         .send_draft(&draft.id, SendOptions::default())
         .await
         .expect_err("a name with a line break is refused");
     assert_eq!(problem.code, ProblemCode::InvalidRecipient);
-    anna.save_draft(DraftEdit {
-        id: draft.id.clone(),
-        to: format!("Jan <{CUSTOMER}>"),
-        cc: String::new(),
-        bcc: String::new(),
-        subject: format!("Hello\r\nBcc: {evil}"),
-        body: "Body\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<sink@brightdesk.example>\r\n".into(),
-    })
-    .await
-    .expect("saved");
+    type_in(format!("Jan <{CUSTOMER}>"), format!("Hello\r\nBcc: {evil}")).await;
     let item = send(&anna, &anna.draft(&draft.id).expect("draft")).await;
     assert_eq!(item.recipients, [CUSTOMER]);
     wait_outbox(&anna, &item.id, "sent", fully_sent).await;
