@@ -528,20 +528,28 @@ impl Engine {
         };
         let me = self.member();
         let wanted = self.notification_settings().unwrap_or_default();
-        let rows: Vec<_> = {
-            let store = ctx.store();
-            if ids.is_empty() {
+        let rows: Vec<_> = if ids.is_empty() {
+            // Every row (at start, after a lag): a large mailbox has 100,000 of them, so
+            // the store is taken a slice at a time and the window's calls get in between.
+            let all = {
+                let store = ctx.store();
                 if !store.is_ready() {
                     return;
                 }
-                store
-                    .conversation_ids()
-                    .into_iter()
-                    .filter_map(|id| store.summary(id))
-                    .collect()
-            } else {
-                ids.iter().filter_map(|id| store.summary(*id)).collect()
-            }
+                store.conversation_ids()
+            };
+            all.chunks(2_000)
+                .flat_map(|slice| {
+                    let store = ctx.store();
+                    slice
+                        .iter()
+                        .filter_map(|id| store.summary(*id))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        } else {
+            let store = ctx.store();
+            ids.iter().filter_map(|id| store.summary(*id)).collect()
         };
         let mut announce = Vec::new();
         let mut notes_news = false;
@@ -613,7 +621,7 @@ impl Engine {
             let upgrade = || engine.upgrade().map(|inner| Engine { inner });
             if let Some(engine) = upgrade() {
                 engine.ready().await;
-                engine.watch_rows(&[]);
+                prime(&engine).await;
                 if let Err(problem) = engine.refresh_notes().await {
                     tracing::debug!("notes: {problem}");
                 }
@@ -625,7 +633,7 @@ impl Engine {
                         let Some(engine) = upgrade() else { return };
                         match event {
                             Some(EngineEvent::ConversationsChanged { ids }) => engine.watch_rows(&ids),
-                            Some(EngineEvent::Resync) => engine.watch_rows(&[]),
+                            Some(EngineEvent::Resync) => prime(&engine).await,
                             Some(_) => {}
                             None => return,
                         }
@@ -666,6 +674,15 @@ impl Engine {
         let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
         mail.send(make(reply)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+}
+
+/// Takes in every row (at start and after a lag) off the async threads: a large mailbox
+/// keeps a thread busy for a while.
+async fn prime(engine: &Engine) {
+    let engine = engine.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || engine.watch_rows(&[])).await {
+        tracing::warn!("taking in the rows: {e}");
     }
 }
 
