@@ -13,7 +13,8 @@ after(async () => {
 const LIST = '[data-testid="conversation-list"]';
 
 test('a Dutch system language gives Dutch labels, dates and numbers', async () => {
-  const app = await harness.open({ htmlIndex: null }, { locale: 'nl-NL' });
+  // Mid-day, so the newest row is from today (a run just after midnight saw "Gisteren").
+  const app = await harness.open({ htmlIndex: null }, { locale: 'nl-NL', fixedTime: new Date('2026-11-02T14:00:00+01:00') });
   const { page } = app;
   try {
     await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);

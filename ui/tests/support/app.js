@@ -114,7 +114,11 @@ export async function startHarness() {
     throw error;
   }
 
-  async function open(scenario = {}, { locale = 'en-US', storage = {}, colorScheme = 'light' } = {}) {
+  /**
+   * `fixedTime` pins the page's clock (timers keep running), for assertions on how
+   * today's times read that must not depend on when the test runs.
+   */
+  async function open(scenario = {}, { locale = 'en-US', storage = {}, colorScheme = 'light', fixedTime } = {}) {
     const context = await browser.newContext({
       locale,
       viewport: { width: 1280, height: 800 },
@@ -139,6 +143,7 @@ export async function startHarness() {
       void dialog.dismiss();
     });
     page.on('pageerror', (error) => errors.push(error));
+    if (fixedTime) await page.clock.setFixedTime(fixedTime);
     await page.goto(server.url);
     await page.waitForFunction(() => window.__harnessReady === true);
     return { page, context, dialogs, errors, close: () => context.close() };
