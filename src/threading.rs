@@ -114,6 +114,13 @@ impl Threads {
         Some(self.id_of(self.root(node)))
     }
 
+    /// The conversation a Message-ID (without brackets) belongs to, by the index the
+    /// threading keeps anyway; `None` when no message of it is here.
+    pub fn conversation_of_message_id(&self, message_id: &str) -> Option<ConversationId> {
+        let root = self.root(*self.by_message_id.get(message_id)?);
+        self.groups.contains_key(&root).then(|| self.id_of(root))
+    }
+
     /// The messages of a conversation, in no particular order.
     pub fn messages(&self, id: ConversationId) -> &[MessageHandle] {
         self.ids

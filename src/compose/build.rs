@@ -276,7 +276,7 @@ mod tests {
                 thread_topic: Some("Waar is mijn bestelling?".into()),
             },
             baseline: None,
-            server_copy: None,
+            server_copied_at: None,
         }
     }
 

@@ -174,7 +174,7 @@ mod tests {
             saved_at: 1,
             threading: Threading::default(),
             baseline: None,
-            server_copy: None,
+            server_copied_at: None,
         };
         assert!(draft.message_id.ends_with("@acme.test"));
         let file = dir.path().join("invoice.pdf");

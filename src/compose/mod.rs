@@ -55,10 +55,10 @@ pub struct Draft {
     #[serde(default)]
     #[ts(skip)]
     pub baseline: Option<guard::Baseline>,
-    /// Where the draft's copy in the Drafts folder is, once saved there.
+    /// When the draft was last copied to the Drafts folder (milliseconds).
     #[serde(default)]
     #[ts(skip)]
-    pub server_copy: Option<MessageKey>,
+    pub server_copied_at: Option<i64>,
 }
 
 /// The headers that keep a reply in its thread, for every mail client.

@@ -211,7 +211,7 @@ impl Engine {
             saved_at: now,
             threading,
             baseline,
-            server_copy: None,
+            server_copied_at: None,
         };
         self.drafts().save(&draft)?;
         if let Some(id) = draft.conversation {
@@ -237,7 +237,7 @@ impl Engine {
             .join("\n")
     }
 
-    fn account(&self) -> Result<crate::account::AccountSettings> {
+    pub(super) fn account(&self) -> Result<crate::account::AccountSettings> {
         self.inner
             .profile
             .account()?
@@ -254,8 +254,10 @@ impl Engine {
         draft.subject = edit.subject;
         draft.body = edit.body;
         let now = now_ms();
-        let server_due =
-            now - draft.saved_at >= SERVER_DRAFT_EVERY_MS || draft.server_copy.is_none();
+        // Typing saves every second or two; the Drafts folder gets a copy now and then.
+        let server_due = draft
+            .server_copied_at
+            .is_none_or(|at| now - at >= SERVER_DRAFT_EVERY_MS);
         draft.saved_at = now;
         drafts.save(&draft)?;
         if server_due {
@@ -318,11 +320,7 @@ impl Engine {
                 && let Ok(Ok(())) = answer.await
                 && let Ok(mut saved) = drafts.load(&id)
             {
-                saved.server_copy = Some(MessageKey {
-                    folder: "Drafts".into(),
-                    uid_validity: 0,
-                    uid: 0,
-                });
+                saved.server_copied_at = Some(now_ms());
                 let _ = drafts.save(&saved);
             }
         });
@@ -666,12 +664,14 @@ impl Engine {
     /// The team's canned replies and the mailbox signature, from the mailbox.
     pub async fn templates(&self) -> Result<Vec<Template>> {
         let messages = self
-            .mail_op(|reply| MailOp::ReadAll {
+            .mail_op(|reply| MailOp::ReadSince {
                 folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+                from_uid: 1,
                 limit: (templates::MAX_TEMPLATE * 2) as u64,
                 reply,
             })
-            .await?;
+            .await?
+            .1;
         Ok(templates::latest(
             messages
                 .into_iter()
@@ -718,12 +718,14 @@ impl Engine {
 
     async fn template_uids(&self, id: &str) -> Result<Vec<u32>> {
         let messages = self
-            .mail_op(|reply| MailOp::ReadAll {
+            .mail_op(|reply| MailOp::ReadSince {
                 folder: FolderTarget::Named(templates::FOLDER.to_owned()),
+                from_uid: 1,
                 limit: (templates::MAX_TEMPLATE * 2) as u64,
                 reply,
             })
-            .await?;
+            .await?
+            .1;
         Ok(messages
             .into_iter()
             .filter(|(_, raw)| templates::from_message(raw).is_some_and(|t| t.id == id))
@@ -754,7 +756,8 @@ impl Engine {
         ))
     }
 
-    async fn mail_op<T>(
+    /// One piece of mailbox work on the fetcher's connection, once the cache is loaded.
+    pub(super) async fn mail_op<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T>>) -> MailOp,
     ) -> Result<T> {

@@ -25,6 +25,7 @@ use crate::notes::watch::{
 use crate::notes::{FOLDER, MAX_NOTE, Mention, Note};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::store::now_ms;
+use crate::sync::folder::SyncContext;
 use crate::sync::mailops::{FolderTarget, MailOp};
 
 /// The notes folder is read again this often even without news (servers without
@@ -298,7 +299,7 @@ impl Engine {
     }
 
     async fn write_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
-        let account = self.account_settings()?;
+        let account = self.account()?;
         let (subject, messages) = {
             let ctx = self.ready().await.ok_or_else(no_account)?;
             let store = ctx.store();
@@ -314,7 +315,7 @@ impl Engine {
             )
         };
         let message = version.to_message(&account.shared_address, &subject)?;
-        self.mail_request(|reply| MailOp::Append {
+        self.mail_op(|reply| MailOp::Append {
             folder: FolderTarget::Named(FOLDER.to_owned()),
             flags: "\\Seen",
             message,
@@ -325,7 +326,7 @@ impl Engine {
         // server without keywords just does not get it; the folder is read anyway.
         if !messages.is_empty() && self.keywords_supported() != Some(false) {
             let touched = self
-                .mail_request(|reply| MailOp::TouchNoteKeyword { messages, reply })
+                .mail_op(|reply| MailOp::TouchNoteKeyword { messages, reply })
                 .await;
             if let Err(problem) = touched {
                 tracing::warn!("note keyword: {problem}");
@@ -338,7 +339,7 @@ impl Engine {
     pub async fn refresh_notes(&self) -> Result<()> {
         let from_uid = self.notes_state().saved.book.next_uid();
         let (validity, read) = self
-            .mail_request(|reply| MailOp::ReadSince {
+            .mail_op(|reply| MailOp::ReadSince {
                 folder: FolderTarget::Named(FOLDER.to_owned()),
                 from_uid,
                 limit: (MAX_NOTE * 4) as u64,
@@ -376,17 +377,9 @@ impl Engine {
         };
         self.inner.events.emit(EngineEvent::NotesChanged);
         let wanted = self.notification_settings().unwrap_or_default();
+        let ctx = self.ready().await;
         for note in fresh {
-            let Some(ctx) = self.ready().await else { break };
-            let (conversation, subject) = {
-                let store = ctx.store();
-                let id = store.conversation_of_message_id(&note.about);
-                let subject = id
-                    .and_then(|id| store.summary(id))
-                    .map(|s| s.subject)
-                    .unwrap_or_default();
-                (id, subject)
-            };
+            let (conversation, subject) = place_of(ctx.as_ref(), &note);
             if let Some(conversation) = conversation
                 && wanted.mentioned
             {
@@ -416,18 +409,7 @@ impl Engine {
             .into_iter()
             .filter(|n| n.mentions.contains(&me) && !n.deleted && n.author != me)
             .map(|note| {
-                let (conversation, subject) = match &ctx {
-                    Some(ctx) => {
-                        let store = ctx.store();
-                        let id = store.conversation_of_message_id(&note.about);
-                        let subject = id
-                            .and_then(|id| store.summary(id))
-                            .map(|s| s.subject)
-                            .unwrap_or_default();
-                        (id, subject)
-                    }
-                    None => (None, String::new()),
-                };
+                let (conversation, subject) = place_of(ctx.as_ref(), &note);
                 Mention {
                     unread: note.created_at > seen_at,
                     note,
@@ -656,25 +638,20 @@ impl Engine {
             }
         })
     }
+}
 
-    fn account_settings(&self) -> Result<crate::account::AccountSettings> {
-        self.inner.profile.account()?.ok_or_else(no_account)
-    }
-
-    async fn mail_request<T>(
-        &self,
-        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> MailOp,
-    ) -> Result<T> {
-        let mail = self
-            .running_ref()
-            .as_ref()
-            .map(|r| r.mail.clone())
-            .ok_or_else(no_account)?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        mail.send(make(reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
-    }
+/// The conversation a note is about and its subject, when it is here.
+fn place_of(ctx: Option<&SyncContext>, note: &Note) -> (Option<ConversationId>, String) {
+    let Some(ctx) = ctx else {
+        return (None, String::new());
+    };
+    let store = ctx.store();
+    let id = store.conversation_of_message_id(&note.about);
+    let subject = id
+        .and_then(|id| store.summary(id))
+        .map(|s| s.subject)
+        .unwrap_or_default();
+    (id, subject)
 }
 
 /// Takes in every row (at start and after a lag) off the async threads: a large mailbox

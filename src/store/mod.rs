@@ -803,14 +803,7 @@ impl Store {
 
     /// The conversation a message belongs to, by its Message-ID, if it is here.
     pub fn conversation_of_message_id(&self, message_id: &str) -> Option<ConversationId> {
-        self.folders.iter().enumerate().find_map(|(slot, folder)| {
-            let record = folder
-                .messages
-                .values()
-                .find(|r| r.message_id == message_id)?;
-            self.threads
-                .conversation_of(handle(u16::try_from(slot).ok()?, record.uid))
-        })
+        self.threads.conversation_of_message_id(message_id)
     }
 
     /// The slot and record of a message the UI names, if it is still the same message.

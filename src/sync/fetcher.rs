@@ -81,6 +81,8 @@ pub struct Fetcher {
 pub struct Open {
     pub(super) session: ImapSession,
     pub(super) selected: Option<(String, u32)>,
+    /// Folder names found for mail ops on this connection (one LIST, not one per op).
+    pub(super) folders: HashMap<super::mailops::FolderTarget, String>,
 }
 
 impl FolderSession for Open {
@@ -190,6 +192,7 @@ impl Fetcher {
             *open = Some(Open {
                 session: self.connection.open().await?,
                 selected: None,
+                folders: HashMap::new(),
             });
         }
         open.as_mut()

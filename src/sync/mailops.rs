@@ -13,7 +13,7 @@ use crate::problem::{Problem, ProblemCode, Result};
 const PING: &str = "baton.ping";
 
 /// Which folder: found by its special use, or by name (created when missing).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FolderTarget {
     Role(FolderRole),
     Named(String),
@@ -46,12 +46,6 @@ pub enum MailOp {
     MarkAnswered {
         key: MessageKey,
         reply: oneshot::Sender<Result<()>>,
-    },
-    /// Every message of the folder, each cut at `limit` bytes, with its UID.
-    ReadAll {
-        folder: FolderTarget,
-        limit: u64,
-        reply: oneshot::Sender<Result<Messages>>,
     },
     /// The folder's UIDVALIDITY and its messages from `from_uid` on, each cut at
     /// `limit` bytes.
@@ -98,8 +92,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
+                    let (open, name) = folder_of(fetcher, open, &folder).await?;
                     open.session.append(&name, flags, &message).await
                 }
                 .await
@@ -111,8 +104,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
+                    let (open, name) = folder_of(fetcher, open, &folder).await?;
                     Fetcher::select(open, &name).await?;
                     Ok(!open
                         .session
@@ -129,8 +121,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
+                    let (open, name) = folder_of(fetcher, open, &folder).await?;
                     Fetcher::select(open, &name).await?;
                     let uids = open.session.search_message_id(&message_id).await?;
                     if !uids.is_empty() {
@@ -156,24 +147,6 @@ impl MailOp {
                 }
                 .await
             ),
-            MailOp::ReadAll {
-                folder,
-                limit,
-                reply,
-            } => answer!(
-                reply,
-                async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
-                    let info = open.session.select(&name, None).await?;
-                    open.selected = Some((name, info.uid_validity));
-                    if info.exists == 0 {
-                        return Ok(Vec::new());
-                    }
-                    open.session.fetch_partial("1:*", 0, limit).await
-                }
-                .await
-            ),
             MailOp::ReadSince {
                 folder,
                 from_uid,
@@ -182,8 +155,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
+                    let (open, name) = folder_of(fetcher, open, &folder).await?;
                     let info = open.session.select(&name, None).await?;
                     open.selected = Some((name, info.uid_validity));
                     if info.exists == 0 || info.uid_next <= from_uid {
@@ -236,8 +208,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    let name = resolve(open, &folder).await?;
+                    let (open, name) = folder_of(fetcher, open, &folder).await?;
                     Fetcher::select(open, &name).await?;
                     if !uids.is_empty() {
                         open.session.expunge_uids(&uids).await?;
@@ -248,6 +219,22 @@ impl MailOp {
             ),
         }
     }
+}
+
+/// The connection, and the folder's name on it (looked up once per connection).
+async fn folder_of<'a>(
+    fetcher: &Fetcher,
+    open: &'a mut Option<Open>,
+    folder: &FolderTarget,
+) -> Result<(&'a mut Open, String)> {
+    let open = fetcher.session(open).await?;
+    if let Some(name) = open.folders.get(folder) {
+        let name = name.clone();
+        return Ok((open, name));
+    }
+    let name = resolve(open, folder).await?;
+    open.folders.insert(folder.clone(), name.clone());
+    Ok((open, name))
 }
 
 /// The folder's name on the server; a named folder is created when missing, a special
