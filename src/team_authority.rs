@@ -182,6 +182,7 @@ impl Authority for ImapAuthority {
                 version: version.max(request.current.map_or(0, |c| c.version + 1)),
                 by: request.member.to_owned(),
                 at_ms: request.now_ms,
+                outside: false,
             }))
         })
     }
@@ -283,6 +284,8 @@ fn record(
         status: state.status,
         version,
         at_ms: now,
+        // Seen in the mailbox: made by another mail app, or before the server watched.
+        outside: true,
     }
 }
 

@@ -161,6 +161,97 @@ async fn a_claim_is_seen_by_colleagues_and_the_contract_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversations_history_says_who_changed_it_and_when() {
+    let team = team(&["anna", "bram"]).await;
+    let (anna, _anna_events) = team.client("anna").await;
+    let (bram, _bram_events) = team.client("bram").await;
+    let before = baton::store::now_ms() as u64;
+    anna.change("c1", &Action::Claim, None)
+        .await
+        .expect("claim");
+    anna.change("other", &Action::Claim, None)
+        .await
+        .expect("another conversation");
+    anna.change("c1", &Action::HandOver { to: "bram".into() }, None)
+        .await
+        .expect("hand over");
+    bram.change("c1", &Action::SetStatus(Status::Waiting), None)
+        .await
+        .expect("status");
+    bram.change("c1", &Action::Release, None)
+        .await
+        .expect("release");
+
+    let history = bram.history("c1").await.expect("history");
+    assert!(history.complete);
+    assert_eq!(
+        history
+            .events
+            .iter()
+            .map(|e| (
+                e.record.by.as_str(),
+                e.record.owner.as_deref(),
+                e.record.status,
+                e.record.outside
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            ("anna", Some("anna"), Status::Open, false),
+            ("anna", Some("bram"), Status::Open, false),
+            ("bram", Some("bram"), Status::Waiting, false),
+            ("bram", None, Status::Waiting, false),
+        ]
+    );
+    assert!(history.events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(history.events.iter().all(|e| e.record.at_ms >= before));
+    let nothing = anna.history("never-touched").await.expect("empty");
+    assert_eq!((nothing.events.len(), nothing.complete), (0, true));
+
+    // A raw client asking about another mailbox, or with a hostile id, is refused and
+    // keeps its connection.
+    let mut raw = team.raw_member("anna").await;
+    for (frame, code) in [
+        (
+            r#"{"type":"history","id":"h1","mailbox":"other","conversation":"c1"}"#,
+            ErrorCode::WrongMailbox,
+        ),
+        (
+            r#"{"type":"history","id":"h2","conversation":"c1\r\nx"}"#,
+            ErrorCode::InvalidConversation,
+        ),
+        (
+            r#"{"type":"history","id":"h3","conversation":""}"#,
+            ErrorCode::InvalidConversation,
+        ),
+        (
+            r#"{"type":"history","id":"h4","conversation":"c1","author":"x"}"#,
+            ErrorCode::BadFrame,
+        ),
+    ] {
+        raw.send(frame).await;
+        let error = raw.error().await.expect("an error");
+        assert_eq!(error.code, code, "{frame}");
+        assert!(error.id.is_some(), "{frame}");
+    }
+    raw.send(r#"{"type":"history","id":"h5","conversation":"c1"}"#)
+        .await;
+    loop {
+        match raw.recv().await {
+            Some(ServerFrame::History { id, events, .. }) => {
+                assert_eq!((id.as_str(), events.len()), ("h5", 4));
+                break;
+            }
+            Some(_) => {}
+            None => panic!("closed after refused history requests"),
+        }
+    }
+
+    anna.shutdown().await;
+    bram.shutdown().await;
+    team.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_a_race_exactly_one_claim_wins_every_round() {
     const CLIENTS: usize = 8;
     let rounds: usize = std::env::var("BATON_RACE_ROUNDS")
@@ -904,6 +995,7 @@ async fn changes_an_authority_notices_outside_are_logged_and_broadcast() {
         version,
         by: owner.into(),
         at_ms: 1,
+        outside: true,
     };
     let (push, changes) = tokio::sync::mpsc::channel(8);
     let authority = Arc::new(OutsideAuthority {
@@ -956,6 +1048,16 @@ async fn changes_an_authority_notices_outside_are_logged_and_broadcast() {
         }
         other => panic!("{other:?}"),
     }
+    // The history tells an outside change from a member's.
+    let history = anna.history("phone").await.expect("history");
+    assert_eq!(
+        history
+            .events
+            .iter()
+            .map(|e| (e.seq, e.record.outside))
+            .collect::<Vec<_>>(),
+        vec![(2, true)]
+    );
     // Members' own changes are judged on what the outside change left.
     let refused = anna
         .change("phone", &Action::Claim, None)

@@ -243,6 +243,7 @@ pub fn judge(request: &ChangeRequest<'_>) -> Result<Decision, Rejection> {
         version: version + 1,
         by: me.to_owned(),
         at_ms: request.now_ms,
+        outside: false,
     }))
 }
 
@@ -258,6 +259,7 @@ mod tests {
             version,
             by: owner.unwrap_or("chloe").to_owned(),
             at_ms: 1_000,
+            outside: false,
         }
     }
 

@@ -171,7 +171,19 @@ enum Command {
         conversation: String,
         activity: Activity,
     },
+    History {
+        conversation: String,
+        reply: oneshot::Sender<Result<ConversationHistory, TeamError>>,
+    },
     Resync,
+}
+
+/// A conversation's changes as the server logged them, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationHistory {
+    pub events: Vec<Event>,
+    /// They go back to the conversation's first change (the server keeps the newest).
+    pub complete: bool,
 }
 
 /// The last event seen, in the store it came from.
@@ -311,6 +323,22 @@ impl TeamClient {
             .unwrap_or_else(|_| Err(TeamError::disconnected()))
     }
 
+    /// The changes the server logged for a conversation: who claimed, handed over,
+    /// released or set a status, and when.
+    pub async fn history(&self, conversation: &str) -> Result<ConversationHistory, TeamError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::History {
+                conversation: conversation.to_owned(),
+                reply,
+            })
+            .await
+            .map_err(|_| TeamError::disconnected())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+    }
+
     /// Tells the team what this member is doing with a conversation (`None` to stop).
     pub async fn presence(&self, conversation: &str, activity: Activity) {
         let _ = self
@@ -377,13 +405,28 @@ impl Drop for TeamClient {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 type Socket = WebSocketStream<Box<dyn Io>>;
-type Pending = HashMap<
-    String,
-    (
-        oneshot::Sender<Result<u64, TeamError>>,
-        tokio::time::Instant,
-    ),
->;
+/// Requests sent and not answered yet, by id, with their deadline.
+type Pending = HashMap<String, (Waiting, tokio::time::Instant)>;
+
+/// Who waits for a request's answer.
+enum Waiting {
+    /// A change or a note: `ok` with the seq it was logged under.
+    Seq(oneshot::Sender<Result<u64, TeamError>>),
+    History(oneshot::Sender<Result<ConversationHistory, TeamError>>),
+}
+
+impl Waiting {
+    fn fail(self, error: TeamError) {
+        match self {
+            Waiting::Seq(reply) => {
+                let _ = reply.send(Err(error));
+            }
+            Waiting::History(reply) => {
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+}
 
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
@@ -621,6 +664,9 @@ impl Worker {
             Command::Change { reply, .. } | Command::Note { reply, .. } => {
                 let _ = reply.send(Err(TeamError::disconnected()));
             }
+            Command::History { reply, .. } => {
+                let _ = reply.send(Err(TeamError::disconnected()));
+            }
             Command::Presence {
                 conversation,
                 activity,
@@ -734,8 +780,8 @@ impl Worker {
                         .map(|(id, _)| id.clone())
                         .collect();
                     for id in expired {
-                        if let Some((reply, _)) = pending.remove(&id) {
-                            let _ = reply.send(Err(TeamError::new(ErrorCode::Timeout, "no answer in time")));
+                        if let Some((waiting, _)) = pending.remove(&id) {
+                            waiting.fail(TeamError::new(ErrorCode::Timeout, "no answer in time"));
                         }
                     }
                     self.next_id += 1;
@@ -751,7 +797,7 @@ impl Worker {
                             self.next_id += 1;
                             let id = format!("c{}", self.next_id);
                             let frame = ClientFrame::Change { id: id.clone(), mailbox: None, conversation, action, expect };
-                            self.request(&mut ws, &mut pending, id, &frame, reply).await
+                            self.request(&mut ws, &mut pending, id, &frame, Waiting::Seq(reply)).await
                         }
                         Command::Note { version, reply } => {
                             self.next_id += 1;
@@ -765,7 +811,13 @@ impl Worker {
                                 text: version.text,
                                 at: version.at,
                             };
-                            self.request(&mut ws, &mut pending, id, &frame, reply).await
+                            self.request(&mut ws, &mut pending, id, &frame, Waiting::Seq(reply)).await
+                        }
+                        Command::History { conversation, reply } => {
+                            self.next_id += 1;
+                            let id = format!("h{}", self.next_id);
+                            let frame = ClientFrame::History { id: id.clone(), mailbox: None, conversation };
+                            self.request(&mut ws, &mut pending, id, &frame, Waiting::History(reply)).await
                         }
                         Command::Presence { conversation, activity } => {
                             self.remember(conversation.clone(), activity);
@@ -799,47 +851,63 @@ impl Worker {
                 }
             }
         };
-        for (_, (reply, _)) in pending.drain() {
-            let _ = reply.send(Err(TeamError::disconnected()));
+        for (_, (waiting, _)) in pending.drain() {
+            waiting.fail(TeamError::disconnected());
         }
         end
     }
 
-    /// Sends a request that is answered `ok` or `error`; its reply waits in `pending`
-    /// until then (or the deadline), and hears `disconnected` when it could not be sent.
+    /// Sends a request that is answered (`ok`, `history`) or refused (`error`); who
+    /// waits for it waits in `pending` until then (or the deadline), and hears
+    /// `disconnected` when it could not be sent.
     async fn request(
         &self,
         ws: &mut Socket,
         pending: &mut Pending,
         id: String,
         frame: &ClientFrame,
-        reply: oneshot::Sender<Result<u64, TeamError>>,
+        waiting: Waiting,
     ) -> Result<(), TeamError> {
         let sent = send(ws, frame).await;
         match &sent {
             Ok(()) => {
                 let deadline = tokio::time::Instant::now() + self.options.request_timeout;
-                pending.insert(id, (reply, deadline));
+                pending.insert(id, (waiting, deadline));
             }
-            Err(_) => {
-                let _ = reply.send(Err(TeamError::disconnected()));
-            }
+            Err(_) => waiting.fail(TeamError::disconnected()),
         }
         sent
     }
 
     fn received(&mut self, frame: ServerFrame, pending: &mut Pending) -> Option<End> {
         match frame {
-            ServerFrame::Ok { id, seq } => {
-                if let Some((reply, _)) = pending.remove(&id) {
+            ServerFrame::Ok { id, seq } => match pending.remove(&id) {
+                Some((Waiting::Seq(reply), _)) => {
                     let _ = reply.send(Ok(seq));
                 }
-            }
+                Some((other, _)) => other.fail(TeamError::new(
+                    ErrorCode::BadFrame,
+                    "the team server answered ok to a question",
+                )),
+                None => {}
+            },
+            ServerFrame::History {
+                id,
+                events,
+                complete,
+            } => match pending.remove(&id) {
+                Some((Waiting::History(reply), _)) => {
+                    let _ = reply.send(Ok(ConversationHistory { events, complete }));
+                }
+                Some((other, _)) => other.fail(TeamError::new(
+                    ErrorCode::BadFrame,
+                    "the team server answered a change with a history",
+                )),
+                None => {}
+            },
             ServerFrame::Error(error) => {
                 match error.id.as_ref().and_then(|id| pending.remove(id)) {
-                    Some((reply, _)) => {
-                        let _ = reply.send(Err(error.into()));
-                    }
+                    Some((waiting, _)) => waiting.fail(error.into()),
                     None => {
                         tracing::warn!(code = ?error.code, message = %error.message, "the team server reported a problem");
                         if matches!(

@@ -22,8 +22,10 @@ pub mod store;
 pub mod tls;
 
 pub use authority::{Authority, ChangeRequest, Decision, NoteRequest, Rejection, StoreAuthority};
-pub use client::{ClientOptions, ClientState, TeamClient, TeamError, TeamEvent, Trust};
+pub use client::{
+    ClientOptions, ClientState, ConversationHistory, TeamClient, TeamError, TeamEvent, Trust,
+};
 pub use config::ServerConfig;
 pub use members::Enrollment;
-pub use protocol::{Activity, ConversationRecord, ErrorCode, Mode, NoteEvent};
+pub use protocol::{Activity, ConversationRecord, ErrorCode, Event, Mode, NoteEvent};
 pub use server::{RunningServer, TeamServer};

@@ -141,6 +141,14 @@ pub enum ClientFrame {
         text: String,
         at: i64,
     },
+    /// Asks for a conversation's changes (who claimed, handed over, released, set a
+    /// status, and when), answered by a `history` frame.
+    History {
+        id: String,
+        #[serde(default)]
+        mailbox: Option<String>,
+        conversation: String,
+    },
     Ping {
         #[serde(default)]
         id: Option<String>,
@@ -149,7 +157,9 @@ pub enum ClientFrame {
 
 /// The `type` values a client may send; anything else is `unknown_type` rather than
 /// `bad_frame`, so a client speaking a newer protocol learns what it is.
-pub const CLIENT_TYPES: &[&str] = &["hello", "redeem", "change", "presence", "note", "ping"];
+pub const CLIENT_TYPES: &[&str] = &[
+    "hello", "redeem", "change", "presence", "note", "history", "ping",
+];
 
 /// What a note version does, as it travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,10 +276,14 @@ pub struct ConversationRecord {
     pub status: Status,
     /// Grows by one with every change of this conversation.
     pub version: u64,
-    /// Who made the last change.
+    /// Who made the last change (for a change made outside Baton: the owner it left).
     pub by: String,
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
+    /// The change was made outside Baton (a plain IMAP client set the keywords) and the
+    /// server saw it in the mailbox: `by` is a guess then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside: bool,
 }
 
 /// An accepted change, numbered in the mailbox's order.
@@ -304,6 +318,13 @@ pub enum ServerFrame {
     Event(Event),
     Note(NoteEvent),
     Presence(PresenceEntry),
+    /// The answer to `history`: the conversation's changes, oldest first; `complete`
+    /// when they go back to its first (the server keeps the newest ones).
+    History {
+        id: String,
+        events: Vec<Event>,
+        complete: bool,
+    },
     Pong {
         #[serde(default)]
         id: Option<String>,
@@ -506,6 +527,7 @@ mod tests {
                 version: 2,
                 by: "anna".into(),
                 at_ms: 5,
+                outside: false,
             },
         });
         let text = serde_json::to_string(&event).expect("json");

@@ -1026,6 +1026,41 @@ where
                 Next::Continue
             }
             note @ ClientFrame::Note { .. } => self.submit_note(session, note).await,
+            ClientFrame::History {
+                id,
+                mailbox,
+                conversation,
+            } => {
+                if !protocol::valid_request_id(&id) {
+                    return self.bad_frame(None, "the id is too long").await;
+                }
+                if let Some(code) = self.check_target(session, mailbox.as_deref(), &conversation) {
+                    self.refuse_target(Some(id), code, session).await;
+                    return Next::Continue;
+                }
+                let frame = match self
+                    .shared
+                    .store
+                    .history(&session.hub.id, &conversation)
+                    .await
+                {
+                    Ok((events, complete)) => ServerFrame::History {
+                        id,
+                        events,
+                        complete,
+                    },
+                    Err(problem) => {
+                        let rejection = store_failed(problem);
+                        ServerFrame::Error(ErrorFrame::new(
+                            Some(id),
+                            rejection.code,
+                            "the server could not read the conversation's history",
+                        ))
+                    }
+                };
+                self.send(&frame).await;
+                Next::Continue
+            }
             ClientFrame::Presence {
                 id,
                 mailbox,

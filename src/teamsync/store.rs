@@ -11,6 +11,10 @@
 //! atomically: after a crash the records and the log agree. Note versions share the log
 //! (so a reconnecting client gets the ones it missed) and keep only their author beside
 //! it: the notes themselves live in the mailbox.
+//!
+//! Each conversation also keeps its own newest changes (its history: who claimed,
+//! handed over, released, set a status, and when), written in the same batch; the
+//! mailbox-wide log is compacted and cannot answer "what happened to this one".
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,8 @@ use crate::problem::{Problem, ProblemCode, Result};
 const GROUP: usize = 256;
 /// Old log entries dropped per commit at most, so compaction never stalls a change.
 const COMPACT_STEP: u64 = 1024;
+/// Changes kept per conversation for its history.
+pub const HISTORY_KEEP: usize = 100;
 
 /// A member as stored: which mailboxes they belong to, and hashes only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +90,7 @@ enum Job {
     CommitNote(String, NoteEvent, Reply<u64>),
     NoteAuthor(String, String, Reply<Option<String>>),
     Head(String, Reply<u64>),
+    History(String, String, Reply<(Vec<Event>, bool)>),
     Snapshot(String, Reply<(u64, Vec<ConversationRecord>)>),
     Since {
         mailbox: String,
@@ -238,6 +245,13 @@ impl Store {
         self.ask(|r| Job::Head(mailbox.to_owned(), r)).await
     }
 
+    /// A conversation's changes, oldest first, and whether they go back to its first
+    /// (at most [`HISTORY_KEEP`] are kept).
+    pub async fn history(&self, mailbox: &str, conversation: &str) -> Result<(Vec<Event>, bool)> {
+        self.ask(|r| Job::History(mailbox.to_owned(), conversation.to_owned(), r))
+            .await
+    }
+
     /// The latest seq and every conversation record.
     pub async fn snapshot(&self, mailbox: &str) -> Result<(u64, Vec<ConversationRecord>)> {
         self.ask(|r| Job::Snapshot(mailbox.to_owned(), r)).await
@@ -282,6 +296,22 @@ fn conversation_key(conversation: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(conversation.len() + 1);
     key.push(b'c');
     key.extend_from_slice(conversation.as_bytes());
+    key
+}
+
+/// The prefix of a conversation's history entries: its length first, so that no id's
+/// entries can be mistaken for those of a longer id that starts the same.
+fn history_prefix(conversation: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(conversation.len() + 3);
+    key.push(b'h');
+    key.extend_from_slice(&(conversation.len() as u16).to_be_bytes());
+    key.extend_from_slice(conversation.as_bytes());
+    key
+}
+
+fn history_key(conversation: &str, seq: u64) -> Vec<u8> {
+    let mut key = history_prefix(conversation);
+    key.extend_from_slice(&seq.to_be_bytes());
     key
 }
 
@@ -436,6 +466,21 @@ fn handle(
                 .map(|m| m.seq);
             let _ = reply.send(result);
         }
+        Job::History(mailbox, conversation, reply) => {
+            let result = (|| {
+                let tree = mailbox_tree(db, &mailbox).map_err(store_problem)?;
+                let events = tree
+                    .scan_prefix(history_prefix(&conversation))
+                    .map(|entry| {
+                        let (_, value) = entry.map_err(store_problem)?;
+                        decode(&value)
+                    })
+                    .collect::<Result<Vec<Event>>>()?;
+                let complete = events.len() < HISTORY_KEEP;
+                Ok((events, complete))
+            })();
+            let _ = reply.send(result);
+        }
         Job::Snapshot(mailbox, reply) => {
             let result = (|| {
                 let tree = mailbox_tree(db, &mailbox).map_err(store_problem)?;
@@ -487,13 +532,28 @@ fn handle(
 }
 
 fn commit(db: &sled::Db, mailbox: &str, record: &ConversationRecord, log_keep: u64) -> Result<u64> {
+    let tree = mailbox_tree(db, mailbox).map_err(store_problem)?;
     let mut batch = sled::Batch::default();
     batch.insert(conversation_key(&record.conversation), encode(record)?);
-    append(db, mailbox, batch, log_keep, |seq| {
-        encode(&Event {
+    // The conversation's history keeps its newest entries: room is made for this one.
+    let kept = tree
+        .scan_prefix(history_prefix(&record.conversation))
+        .keys()
+        .collect::<sled::Result<Vec<_>>>()
+        .map_err(store_problem)?;
+    for old in kept
+        .iter()
+        .take((kept.len() + 1).saturating_sub(HISTORY_KEEP))
+    {
+        batch.remove(old);
+    }
+    append(db, mailbox, batch, log_keep, |seq, batch| {
+        let event = encode(&Event {
             seq,
             record: record.clone(),
-        })
+        })?;
+        batch.insert(history_key(&record.conversation, seq), event.clone());
+        Ok(event)
     })
 }
 
@@ -508,26 +568,27 @@ fn commit_note(db: &sled::Db, mailbox: &str, mut note: NoteEvent, log_keep: u64)
     {
         batch.insert(note_key(&note.note), note.author.as_bytes());
     }
-    append(db, mailbox, batch, log_keep, |seq| {
+    append(db, mailbox, batch, log_keep, |seq, _| {
         note.seq = seq;
         encode(&LogEntry::Note(note.clone()))
     })
 }
 
-/// Adds the log entry `entry` builds for the next seq to `batch`, compacts, and applies
-/// it all at once.
+/// Adds the log entry `entry` builds for the next seq to `batch` (which it may add to),
+/// compacts, and applies it all at once.
 fn append(
     db: &sled::Db,
     mailbox: &str,
     mut batch: sled::Batch,
     log_keep: u64,
-    entry: impl FnOnce(u64) -> Result<Vec<u8>>,
+    entry: impl FnOnce(u64, &mut sled::Batch) -> Result<Vec<u8>>,
 ) -> Result<u64> {
     let tree = mailbox_tree(db, mailbox).map_err(store_problem)?;
     let mut meta = meta(&tree)?;
     meta.seq += 1;
     let seq = meta.seq;
-    batch.insert(&log_key(seq)[..], entry(seq)?);
+    let entry = entry(seq, &mut batch)?;
+    batch.insert(&log_key(seq)[..], entry);
     // Keep the newest `log_keep` entries; drop a bounded number of older ones per commit.
     let oldest_kept = seq.saturating_sub(log_keep - 1).max(1);
     let until = oldest_kept.min(meta.first + COMPACT_STEP);
@@ -553,6 +614,7 @@ mod tests {
             version,
             by: "anna".into(),
             at_ms: 1,
+            outside: false,
         }
     }
 
@@ -592,6 +654,58 @@ mod tests {
         let (seq, records) = store.snapshot("support").await.expect("snapshot");
         assert_eq!((seq, records), (12, vec![record("c", 12)]));
         assert_eq!(store.head("other").await.expect("empty"), 0);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn each_conversation_keeps_its_own_newest_changes_past_log_compaction() {
+        let dir = tempfile::tempdir().expect("dir");
+        // The mailbox-wide log keeps 5 entries; the histories are kept beside it.
+        let store = Store::open(dir.path(), 5).expect("open");
+        for version in 1..=3 {
+            store
+                .commit("support", record("7", version))
+                .await
+                .expect("commit");
+            // "71" starts like "7": its entries must not be read as 7's.
+            store
+                .commit("support", record("71", version))
+                .await
+                .expect("commit");
+        }
+        let (events, complete) = store.history("support", "7").await.expect("history");
+        assert!(complete);
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| (e.seq, e.record.conversation.as_str(), e.record.version))
+                .collect::<Vec<_>>(),
+            vec![(1, "7", 1), (3, "7", 2), (5, "7", 3)]
+        );
+        assert_eq!(
+            store.history("support", "nothing").await.expect("empty"),
+            (vec![], true)
+        );
+        for version in 4..=(HISTORY_KEEP as u64 + 10) {
+            store
+                .commit("support", record("7", version))
+                .await
+                .expect("commit");
+        }
+        store.close();
+        let store = Store::open(dir.path(), 5).expect("reopen");
+        let (events, complete) = store.history("support", "7").await.expect("history");
+        assert!(!complete, "the oldest were dropped");
+        assert_eq!(events.len(), HISTORY_KEEP);
+        assert_eq!(events[0].record.version, 11);
+        assert_eq!(
+            events.last().map(|e| e.record.version),
+            Some(HISTORY_KEEP as u64 + 10)
+        );
+        assert_eq!(
+            store.history("other", "7").await.expect("other mailbox"),
+            (vec![], true)
+        );
         store.close();
     }
 
