@@ -586,16 +586,8 @@ impl Engine {
     /// member. Fails with a `ClaimConflict` naming the colleague when one got there first.
     pub async fn act(&self, id: ConversationId, action: TeamAction) -> Result<()> {
         let member = self.member();
-        let holder = match &action {
-            TeamAction::Claim => Some(Some(member.clone())),
-            TeamAction::Release => Some(None),
-            TeamAction::HandOver { to } => Some(Some(to.clone())),
-            TeamAction::SetStatus { .. } => None,
-        };
-        if let Some(holder) = holder {
-            self.mark_own_change(id, holder);
-        }
         let action: Action = action.into();
+        self.mark_own_change(id, &action);
         if let Some(link) = self.team_link_ref()
             && link.connected()
         {

@@ -21,6 +21,9 @@ use crate::team::{
 };
 use crate::teamsync::{self, ClientOptions, ErrorCode, Mode, TeamClient, TeamEvent, Trust};
 
+/// How long a conversation's history waits for the team server's log.
+const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What the link knows besides the client.
 #[derive(Default)]
 struct Known {
@@ -171,6 +174,27 @@ impl TeamLink {
                 )
                 .with_detail(e.message),
             }),
+        }
+    }
+
+    /// The changes the server logged for conversation `id`, and whether they go back to
+    /// its first; `None` when the server cannot say now (the caller uses what this
+    /// computer saw). Asked while the window waits, so it waits briefly.
+    pub async fn history(&self, id: ConversationId) -> Option<(Vec<teamsync::Event>, bool)> {
+        if !self.connected() {
+            return None;
+        }
+        let conversation = id.0.to_string();
+        match tokio::time::timeout(HISTORY_WAIT, self.client.history(&conversation)).await {
+            Ok(Ok(history)) => Some((history.events, history.complete)),
+            Ok(Err(e)) => {
+                tracing::debug!(code = ?e.code, message = %e.message, "the team server's history");
+                None
+            }
+            Err(_) => {
+                tracing::debug!("the team server's history took too long");
+                None
+            }
         }
     }
 

@@ -141,19 +141,15 @@ async fn a_mention_reaches_a_member_who_was_offline() {
     );
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
     let anna = member(a.path(), &server, "anna").await;
-    let bram = {
-        let profile = baton::profile::Profile::open(b.path(), "bram").expect("profile");
-        let engine = Engine::open(profile, secrets.clone()).await.expect("open");
-        engine
-            .configure(
-                account(&server, "bram", server.imaps_port),
-                password("bram"),
-            )
-            .await
-            .expect("configure");
-        wait_synced(&engine).await;
-        engine
-    };
+    let bram = engine_with(
+        b.path(),
+        &server,
+        "bram",
+        server.imaps_port,
+        secrets.clone(),
+    )
+    .await;
+    wait_synced(&bram).await;
     let id = by_subject(&anna, "Question number 1");
     // Bram has read the notes once (there is one, not for him), then goes offline.
     anna.add_note(id, "first look: probably a refund")

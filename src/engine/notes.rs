@@ -18,6 +18,7 @@ use crate::compose::drafts::new_id;
 use crate::conversation::{ConversationId, Correspondent, FolderRole, MessageKey};
 use crate::events::EngineEvent;
 use crate::notes::book::NoteBook;
+use crate::notes::history::{TeamStep, merge, record};
 use crate::notes::message::{Action, NoteMessage};
 use crate::notes::watch::{
     Notification, NotificationKind, NotificationSettings, RowSeen, TeamChange, compare,
@@ -31,6 +32,10 @@ use crate::sync::mailops::{FolderTarget, MailOp};
 /// The notes folder is read again this often even without news (servers without
 /// keywords, or a missed push).
 const NOTES_POLL: Duration = Duration::from_secs(20);
+/// At most this many notifications from one pass over every row (after a reconnect).
+const MAX_CATCH_UP_NOTICES: usize = 5;
+/// How long a change this member made counts as theirs when the row shows it.
+const OWN_CHANGE_MS: i64 = 10_000;
 /// Team changes kept per conversation.
 const LOG_LIMIT: usize = 200;
 const STATE_FILE: &str = "notes-state.json";
@@ -62,11 +67,16 @@ pub enum ActivityItem {
         at: i64,
         note: Note,
     },
-    /// Claimed, released, handed over, status: as this computer saw it happen.
+    /// Claimed, released, handed over, status: from the team server's log, and what
+    /// this computer saw happen.
     Team {
         #[ts(type = "number")]
         at: i64,
         change: TeamChange,
+        /// Who made the change, when known.
+        by: Option<String>,
+        /// Made in another mail app (seen in the mailbox).
+        outside: bool,
     },
 }
 
@@ -87,7 +97,7 @@ impl ActivityItem {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Saved {
     book: NoteBook,
-    log: HashMap<ConversationId, Vec<(i64, TeamChange)>>,
+    log: HashMap<ConversationId, Vec<TeamStep>>,
     mentions_seen_at: i64,
     announced: HashSet<String>,
     /// The notes folder was read at least once: mentions found on the very first read
@@ -101,9 +111,9 @@ pub(super) struct NotesState {
     saved: Saved,
     rows: HashMap<ConversationId, RowSeen>,
     primed: bool,
-    /// Conversations this member changed a moment ago, with the holder that change
-    /// leads to: no "handed to you" for one's own doing.
-    own: HashMap<ConversationId, (i64, Option<String>)>,
+    /// Conversations this member changed a moment ago, and how: no "handed to you" for
+    /// one's own doing, and the history knows who made the change.
+    own: HashMap<ConversationId, Vec<(i64, crate::contract::Action)>>,
     loaded: bool,
 }
 
@@ -129,10 +139,13 @@ impl Engine {
         }
     }
 
-    /// Remembers that this member just gave conversation `id` to `holder` (a claim, a
-    /// release, a hand-over).
-    pub(super) fn mark_own_change(&self, id: ConversationId, holder: Option<String>) {
-        self.notes_state().own.insert(id, (now_ms(), holder));
+    /// Remembers that this member is about to change conversation `id`.
+    pub(super) fn mark_own_change(&self, id: ConversationId, action: &crate::contract::Action) {
+        self.notes_state()
+            .own
+            .entry(id)
+            .or_default()
+            .push((now_ms(), action.clone()));
     }
 
     /// The notes of a conversation, oldest first (deleted ones with their history).
@@ -430,7 +443,7 @@ impl Engine {
     }
 
     /// The conversation's history: mails, replies, bounces, notes and the team changes
-    /// this computer saw, oldest first.
+    /// (the team server's log, and what this computer saw), oldest first.
     pub async fn activity(&self, id: ConversationId) -> Vec<ActivityItem> {
         let Some(ctx) = self.ready().await else {
             return Vec::new();
@@ -471,6 +484,10 @@ impl Engine {
             })
             .collect();
         let ids: HashSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+        let logged = match self.team_link_ref() {
+            Some(link) => link.history(id).await,
+            None => None,
+        };
         let state = self.notes_state();
         items.extend(
             state
@@ -483,13 +500,21 @@ impl Engine {
                     note,
                 }),
         );
-        if let Some(log) = state.saved.log.get(&id) {
-            items.extend(log.iter().map(|(at, change)| ActivityItem::Team {
-                at: *at,
-                change: change.clone(),
-            }));
-        }
+        let seen = state.saved.log.get(&id).cloned().unwrap_or_default();
         drop(state);
+        let logged = logged
+            .as_ref()
+            .map(|(events, complete)| (events.as_slice(), *complete));
+        items.extend(
+            merge(&seen, logged)
+                .into_iter()
+                .map(|step| ActivityItem::Team {
+                    at: step.at,
+                    change: step.change,
+                    by: step.by,
+                    outside: step.outside,
+                }),
+        );
         // Stable: by time, and for the same moment in the order they were gathered.
         items.sort_by_key(ActivityItem::at);
         items
@@ -538,24 +563,45 @@ impl Engine {
         {
             let mut state = self.notes_state();
             let now = now_ms();
-            state.own.retain(|_, (at, _)| now - *at < 10_000);
-            let quiet = !state.primed || ids.is_empty();
+            for actions in state.own.values_mut() {
+                actions.retain(|(at, _)| now - *at < OWN_CHANGE_MS);
+            }
+            state.own.retain(|_, actions| !actions.is_empty());
+            // The first pass only takes the rows in. A later pass over every row (after a
+            // reconnect or a lag) compares them like any other: a change that arrives
+            // with it is still a change.
+            let taking_in = !state.primed;
+            let full = ids.is_empty();
+            let mut recorded = false;
             for row in rows {
                 let before = state.rows.get(&row.id).cloned();
-                notes_news |= row.has_notes && !quiet;
-                let mine = state
+                notes_news |= row.has_notes && !taking_in && !full;
+                let own: Vec<_> = state
                     .own
                     .get(&row.id)
-                    .is_some_and(|(_, holder)| *holder == row.owner);
-                let (notify, changes) = compare(before.as_ref(), &row, &me, mine);
-                if !quiet {
-                    let log = state.saved.log.entry(row.id).or_default();
-                    for change in changes {
-                        record(log, now, change);
+                    .map(|actions| actions.iter().map(|(_, a)| a.clone()).collect())
+                    .unwrap_or_default();
+                let (notify, changes) = compare(before.as_ref(), &row, &me, &own);
+                if !taking_in {
+                    if !changes.is_empty() {
+                        recorded = true;
                     }
-                    if log.len() > LOG_LIMIT {
-                        let extra = log.len() - LOG_LIMIT;
-                        log.drain(..extra);
+                    for (change, mine) in changes {
+                        let log = state.saved.log.entry(row.id).or_default();
+                        let by = mine.then(|| me.clone());
+                        record(
+                            log,
+                            TeamStep {
+                                at: now,
+                                change,
+                                by,
+                                outside: false,
+                            },
+                        );
+                        if log.len() > LOG_LIMIT {
+                            let extra = log.len() - LOG_LIMIT;
+                            log.drain(..extra);
+                        }
                     }
                     for kind in notify.into_iter().filter(|k| wanted.wants(*k)) {
                         announce.push(Notification {
@@ -576,12 +622,21 @@ impl Engine {
                 }
                 state.rows.insert(row.id, RowSeen::of(&row));
             }
-            if ids.is_empty() {
+            if full {
                 state.primed = true;
             }
-            if !quiet {
+            if recorded {
                 self.save_notes_state(&state);
             }
+        }
+        if ids.is_empty() && announce.len() > MAX_CATCH_UP_NOTICES {
+            // Back after a while: the lists show what changed; a stack of notices would
+            // only bury the one that matters.
+            tracing::debug!(
+                "{} notifications from catching up not shown",
+                announce.len()
+            );
+            announce.clear();
         }
         for notification in announce {
             self.inner.events.emit(EngineEvent::Notify { notification });
@@ -663,31 +718,6 @@ async fn prime(engine: &Engine) {
     }
 }
 
-/// Adds a team change to a conversation's log. A hand-over is two stores on the
-/// mailbox, and a client may see the moment between them: "released by X" followed
-/// within seconds by "claimed by Y" is recorded as X handing over to Y.
-fn record(log: &mut Vec<(i64, TeamChange)>, at: i64, change: TeamChange) {
-    if let TeamChange::Claimed { member: to } = &change
-        && let Some((when, TeamChange::Released { member: from })) = log.last()
-        && at - when < 5_000
-    {
-        let from = from.clone();
-        let when = *when;
-        log.pop();
-        if from != *to {
-            log.push((
-                when,
-                TeamChange::HandedOver {
-                    from,
-                    to: to.clone(),
-                },
-            ));
-        }
-        return;
-    }
-    log.push((at, change));
-}
-
 fn checked_text(text: &str) -> Result<String> {
     let text = text.replace("\r\n", "\n");
     let text = text.trim();
@@ -708,69 +738,4 @@ fn checked_text(text: &str) -> Result<String> {
 
 fn no_account() -> Problem {
     Problem::new(ProblemCode::NotFound, "no account is set up")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_two_steps_of_a_hand_over_are_recorded_as_one() {
-        let mut log = Vec::new();
-        record(
-            &mut log,
-            1,
-            TeamChange::Claimed {
-                member: "anna".into(),
-            },
-        );
-        record(
-            &mut log,
-            10,
-            TeamChange::Released {
-                member: "anna".into(),
-            },
-        );
-        record(
-            &mut log,
-            20,
-            TeamChange::Claimed {
-                member: "bram".into(),
-            },
-        );
-        assert_eq!(
-            log,
-            [
-                (
-                    1,
-                    TeamChange::Claimed {
-                        member: "anna".into()
-                    }
-                ),
-                (
-                    10,
-                    TeamChange::HandedOver {
-                        from: "anna".into(),
-                        to: "bram".into()
-                    }
-                )
-            ]
-        );
-        // A release that stands is a release.
-        record(
-            &mut log,
-            30,
-            TeamChange::Released {
-                member: "bram".into(),
-            },
-        );
-        record(
-            &mut log,
-            9_000,
-            TeamChange::Claimed {
-                member: "chloe".into(),
-            },
-        );
-        assert_eq!(log.len(), 4);
-    }
 }

@@ -4,6 +4,7 @@
 //! empty store rebuild them. An edit or a delete adds a version; the history stays.
 
 pub mod book;
+pub mod history;
 pub mod message;
 pub mod watch;
 

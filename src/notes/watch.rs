@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::contract::Status;
+use crate::contract::{Action, Status};
 use crate::conversation::{ConversationId, ConversationSummary};
 
 /// What the engine remembers of a row between changes.
@@ -83,7 +83,7 @@ impl NotificationSettings {
     }
 }
 
-/// A change in who holds a conversation or where it stands, as this computer saw it.
+/// A change in who holds a conversation or where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum TeamChange {
@@ -93,16 +93,16 @@ pub enum TeamChange {
     Status { status: Status },
 }
 
-/// What a row's change means: notifications for `me`, and the team changes to record.
-/// `mine` says this member made the change (no notification for one's own doing).
+/// What a row's change means: notifications for `me`, and the team changes to record,
+/// each with whether `me` made it. `own` is what this member just did to the
+/// conversation (no notification for one's own doing).
 pub fn compare(
     before: Option<&RowSeen>,
     after: &ConversationSummary,
     me: &str,
-    mine: bool,
-) -> (Vec<NotificationKind>, Vec<TeamChange>) {
+    own: &[Action],
+) -> (Vec<NotificationKind>, Vec<(TeamChange, bool)>) {
     let mut notify = Vec::new();
-    let mut changes = Vec::new();
     let grew = before.is_none_or(|b| after.message_count > b.count);
     let customer_last = after.awaiting_reply;
     if grew && customer_last {
@@ -113,32 +113,69 @@ pub fn compare(
         }
     }
     let Some(before) = before else {
-        return (notify, changes);
+        return (notify, Vec::new());
     };
-    if before.owner != after.owner {
-        match (&before.owner, &after.owner) {
-            (None, Some(member)) => changes.push(TeamChange::Claimed {
-                member: member.clone(),
-            }),
-            (Some(member), None) => changes.push(TeamChange::Released {
-                member: member.clone(),
-            }),
-            (Some(from), Some(to)) => changes.push(TeamChange::HandedOver {
-                from: from.clone(),
-                to: to.clone(),
-            }),
-            (None, None) => {}
-        }
-        if after.owner.as_deref() == Some(me) && before.owner.is_some() && !mine {
-            notify.push(NotificationKind::HandedToMe);
-        }
-    }
-    if before.status != after.status {
-        changes.push(TeamChange::Status {
-            status: after.status,
-        });
+    let changes: Vec<(TeamChange, bool)> = changes_between(
+        before.owner.as_deref(),
+        before.status,
+        after.owner.as_deref(),
+        after.status,
+    )
+    .into_iter()
+    .map(|change| {
+        let mine = own.iter().any(|action| made_by(action, &change, me));
+        (change, mine)
+    })
+    .collect();
+    let handed_to_me = changes.iter().any(|(change, mine)| {
+        matches!(change, TeamChange::HandedOver { to, .. } if to == me) && !mine
+    });
+    if handed_to_me {
+        notify.push(NotificationKind::HandedToMe);
     }
     (notify, changes)
+}
+
+/// Whether `change` is what `action`, done by `me`, does (or one of its steps: on the
+/// mailbox alone a hand-over is a release and a claim).
+pub fn made_by(action: &Action, change: &TeamChange, me: &str) -> bool {
+    match (action, change) {
+        // A claim only takes what nobody holds.
+        (Action::Claim, TeamChange::Claimed { member }) => member == me,
+        (Action::Release, TeamChange::Released { .. }) => true,
+        (Action::HandOver { to }, TeamChange::HandedOver { to: given, .. })
+        | (Action::HandOver { to }, TeamChange::Claimed { member: given }) => given == to,
+        (Action::HandOver { .. }, TeamChange::Released { .. }) => true,
+        (Action::SetStatus(wanted), TeamChange::Status { status }) => wanted == status,
+        _ => false,
+    }
+}
+
+/// The team changes that lead from one owner and status to another.
+pub fn changes_between(
+    owner_before: Option<&str>,
+    status_before: Status,
+    owner: Option<&str>,
+    status: Status,
+) -> Vec<TeamChange> {
+    let mut changes = Vec::new();
+    match (owner_before, owner) {
+        (None, Some(member)) => changes.push(TeamChange::Claimed {
+            member: member.to_owned(),
+        }),
+        (Some(member), None) => changes.push(TeamChange::Released {
+            member: member.to_owned(),
+        }),
+        (Some(from), Some(to)) if from != to => changes.push(TeamChange::HandedOver {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        }),
+        _ => {}
+    }
+    if status_before != status {
+        changes.push(TeamChange::Status { status });
+    }
+    changes
 }
 
 #[cfg(test)]
@@ -169,49 +206,87 @@ mod tests {
     fn new_mail_nobody_holds_and_customer_replies_on_mine() {
         let new = row(None, 1, true, Status::Open);
         assert_eq!(
-            compare(None, &new, "anna", false).0,
+            compare(None, &new, "anna", &[]).0,
             [NotificationKind::NewUnassigned]
         );
         let before = RowSeen::of(&row(Some("anna"), 2, false, Status::Waiting));
         let after = row(Some("anna"), 3, true, Status::Open);
-        let (notify, changes) = compare(Some(&before), &after, "anna", false);
+        let (notify, changes) = compare(Some(&before), &after, "anna", &[]);
         assert_eq!(notify, [NotificationKind::CustomerReplied]);
         assert_eq!(
             changes,
-            [TeamChange::Status {
-                status: Status::Open
-            }]
+            [(
+                TeamChange::Status {
+                    status: Status::Open
+                },
+                false
+            )]
         );
         // Our own reply growing the conversation is nothing to announce.
         let after = row(Some("anna"), 3, false, Status::Waiting);
-        assert!(compare(Some(&before), &after, "anna", false).0.is_empty());
+        assert!(compare(Some(&before), &after, "anna", &[]).0.is_empty());
     }
 
     #[test]
-    fn hand_over_to_me_is_announced_unless_i_took_it() {
+    fn a_colleagues_hand_over_to_me_is_announced_a_claim_from_the_pool_is_not() {
         let before = RowSeen::of(&row(Some("bram"), 1, false, Status::Open));
         let after = row(Some("anna"), 1, false, Status::Open);
-        let (notify, changes) = compare(Some(&before), &after, "anna", false);
+        let (notify, changes) = compare(Some(&before), &after, "anna", &[]);
         assert_eq!(notify, [NotificationKind::HandedToMe]);
         assert_eq!(
             changes,
-            [TeamChange::HandedOver {
-                from: "bram".into(),
-                to: "anna".into()
-            }]
+            [(
+                TeamChange::HandedOver {
+                    from: "bram".into(),
+                    to: "anna".into()
+                },
+                false
+            )]
         );
-        assert!(compare(Some(&before), &after, "anna", true).0.is_empty());
+        // Anna's claim a moment ago has nothing to do with it.
+        let (notify, changes) = compare(Some(&before), &after, "anna", &[Action::Claim]);
+        assert_eq!(notify, [NotificationKind::HandedToMe]);
+        assert!(!changes[0].1);
         let free = RowSeen::of(&row(None, 1, false, Status::Open));
-        let (notify, changes) = compare(Some(&free), &after, "anna", false);
+        let (notify, changes) = compare(Some(&free), &after, "anna", &[]);
         assert!(
             notify.is_empty(),
             "a claim from the free pool is no hand-over"
         );
         assert_eq!(
             changes,
-            [TeamChange::Claimed {
-                member: "anna".into()
-            }]
+            [(
+                TeamChange::Claimed {
+                    member: "anna".into()
+                },
+                false
+            )]
         );
+    }
+
+    #[test]
+    fn only_what_my_action_does_is_mine() {
+        let claimed = |m: &str| TeamChange::Claimed { member: m.into() };
+        let released = |m: &str| TeamChange::Released { member: m.into() };
+        let done = TeamChange::Status {
+            status: Status::Done,
+        };
+        let hand_to_bram = Action::HandOver { to: "bram".into() };
+        assert!(made_by(&Action::Claim, &claimed("anna"), "anna"));
+        let to_anna = TeamChange::HandedOver {
+            from: "bram".into(),
+            to: "anna".into(),
+        };
+        assert!(!made_by(&Action::Claim, &to_anna, "anna"));
+        assert!(!made_by(&Action::Claim, &claimed("bram"), "anna"));
+        // A hand-over on the mailbox alone: a release, then the colleague's claim.
+        assert!(made_by(&hand_to_bram, &released("anna"), "anna"));
+        assert!(made_by(&hand_to_bram, &claimed("bram"), "anna"));
+        assert!(!made_by(&hand_to_bram, &claimed("chloe"), "anna"));
+        // Someone else's status change right after my release is not mine.
+        assert!(made_by(&Action::Release, &released("anna"), "anna"));
+        assert!(!made_by(&Action::Release, &done, "anna"));
+        assert!(made_by(&Action::SetStatus(Status::Done), &done, "anna"));
+        assert!(!made_by(&Action::SetStatus(Status::Waiting), &done, "anna"));
     }
 }

@@ -94,8 +94,25 @@ pub fn password(member: &str) -> String {
 /// An engine for `member` in its own profile directory, configured against `server`
 /// through `port` (Dovecot's own, or a proxy's).
 pub async fn engine(dir: &std::path::Path, server: &Dovecot, member: &str, port: u16) -> Engine {
+    engine_with(
+        dir,
+        server,
+        member,
+        port,
+        Arc::new(MemorySecrets::default()),
+    )
+    .await
+}
+
+/// An engine whose secrets outlive it, so that [`reopen`] finds them.
+pub async fn engine_with(
+    dir: &std::path::Path,
+    server: &Dovecot,
+    member: &str,
+    port: u16,
+    secrets: Arc<dyn SecretStore>,
+) -> Engine {
     let profile = Profile::open(dir, member).expect("profile");
-    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
     let engine = Engine::open(profile, secrets).await.expect("engine opens");
     engine
         .configure(account(server, member, port), password(member))

@@ -368,7 +368,15 @@ unread: boolean, };
 
 export type TeamChange = { "change": "claimed", member: string, } | { "change": "released", member: string, } | { "change": "handed_over", from: string, to: string, } | { "change": "status", status: Status, };
 
-export type ActivityItem = { "kind": "received", at: number, from: Correspondent, message: MessageKey, } | { "kind": "replied", at: number, by: string, message: MessageKey, } | { "kind": "bounced", at: number, message: MessageKey, } | { "kind": "note", at: number, note: Note, } | { "kind": "team", at: number, change: TeamChange, };
+export type ActivityItem = { "kind": "received", at: number, from: Correspondent, message: MessageKey, } | { "kind": "replied", at: number, by: string, message: MessageKey, } | { "kind": "bounced", at: number, message: MessageKey, } | { "kind": "note", at: number, note: Note, } | { "kind": "team", at: number, change: TeamChange, 
+/**
+ * Who made the change, when known.
+ */
+by: string | null, 
+/**
+ * Made in another mail app (seen in the mailbox).
+ */
+outside: boolean, };
 
 export type NotificationKind = "new_unassigned" | "handed_to_me" | "mentioned" | "customer_replied";
 
