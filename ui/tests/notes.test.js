@@ -56,6 +56,11 @@ const NOTES_SCENARIO = {
   },
 };
 
+/** A team change in the history: who made it (null when unknown), and whether it was made in another mail app. */
+function team(at, change, by, outside = false) {
+  return { kind: 'team', at, change, by, outside };
+}
+
 async function openFirst(page) {
   await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
   await page.keyboard.press('Enter');
@@ -194,11 +199,13 @@ test('History: mails, replies, notes, bounces and team changes in order, refresh
     notes: { [id]: [note('n-1', 'chris', 'Customer is a *reseller*', (NOW - (newest - 100 * MINUTE)) / MINUTE)] },
     activity: {
       [id]: [
-        { kind: 'team', at: newest - 280 * MINUTE, change: { change: 'claimed', member: 'bram' } },
-        { kind: 'team', at: newest - 120 * MINUTE, change: { change: 'handed_over', from: 'bram', to: 'anna' } },
+        team(newest - 280 * MINUTE, { change: 'claimed', member: 'bram' }, 'chris'),
+        team(newest - 120 * MINUTE, { change: 'handed_over', from: 'bram', to: 'anna' }, 'chris'),
         { kind: 'bounced', at: newest - 90 * MINUTE, message: { folder: 'INBOX', uid_validity: 7, uid: 39 } },
-        { kind: 'team', at: newest - 60 * MINUTE, change: { change: 'status', status: 'waiting' } },
-        { kind: 'team', at: newest + MINUTE, change: { change: 'released', member: 'anna' } },
+        team(newest - 70 * MINUTE, { change: 'handed_over', from: 'anna', to: 'bram' }, 'bram'),
+        team(newest - 60 * MINUTE, { change: 'status', status: 'waiting' }, 'bram'),
+        team(newest + MINUTE, { change: 'status', status: 'open' }, null, true),
+        team(newest + 2 * MINUTE, { change: 'released', member: 'bram' }, 'anna'),
       ],
     },
   });
@@ -213,16 +220,29 @@ test('History: mails, replies, notes, bounces and team changes in order, refresh
     const lines = await page.$$eval(`${HISTORY} [data-testid="history-item"] .describe`, (d) => d.map((x) => x.textContent));
     assert.deepEqual(lines, [
       'Bram replied',
-      'Bram claimed it',
+      'Chris assigned it to Bram',
       'Mail from Sophie Laurent',
-      'Bram handed it over to anna',
+      'Chris handed it over from Bram to Anna',
       'Chris added a note',
       'Bram replied',
       'A reply bounced: it did not reach the customer',
-      'Status: waiting',
+      'Bram took it over from Anna',
+      'Bram marked it as waiting on the customer',
       'Mail from Sophie Laurent',
-      'Anna released it',
+      'Status: open',
+      'Anna unassigned Bram',
     ]);
+    // The avatar is who made the change; a status set in another mail app has none.
+    const avatars = await page.$$eval(`${HISTORY} [data-kind="team"]`, (d) =>
+      d.map((x) => x.querySelector('[data-member]')?.getAttribute('data-member') ?? null),
+    );
+    assert.deepEqual(avatars, ['chris', 'chris', 'bram', 'bram', null, 'anna']);
+    // Only the change seen in the mailbox says it was made in another mail app.
+    const outside = page.locator(`${HISTORY} [data-testid="history-outside"]`);
+    assert.equal(await outside.count(), 1);
+    assert.equal(await outside.textContent(), 'in another mail app');
+    assert.equal(await outside.getAttribute('title'), 'Seen in the mailbox: made outside Baton');
+    assert.equal(await page.textContent(`${HISTORY} [data-kind="team"]:has([data-testid="history-outside"]) .describe`), 'Status: open');
     assert.equal(await page.textContent(`${HISTORY} [data-kind="note"] strong`), 'reseller');
     const times = await page.$$eval(`${HISTORY} time`, (t) => t.map((x) => Date.parse(x.getAttribute('datetime'))));
     assert.deepEqual([...times].sort((a, b) => a - b), times, 'oldest first');
@@ -424,7 +444,23 @@ test('in Dutch: notes, history, mentions, notices and settings', async () => {
     {
       ...NOTES_SCENARIO,
       mentions: MENTIONS,
-      activity: { 'unassigned-0': [{ kind: 'team', at: NOW - 45 * MINUTE, change: { change: 'claimed', member: 'bram' } }] },
+      activity: {
+        'unassigned-0': [
+          team(NOW - 49 * MINUTE, { change: 'claimed', member: 'bram' }, null),
+          team(NOW - 48 * MINUTE, { change: 'claimed', member: 'anna' }, 'anna'),
+          team(NOW - 47 * MINUTE, { change: 'claimed', member: 'bram' }, 'chris'),
+          team(NOW - 46 * MINUTE, { change: 'released', member: 'bram' }, 'bram'),
+          team(NOW - 45 * MINUTE, { change: 'released', member: 'anna' }, 'chris'),
+          team(NOW - 44 * MINUTE, { change: 'released', member: 'chris' }, null, true),
+          team(NOW - 43 * MINUTE, { change: 'handed_over', from: 'bram', to: 'anna' }, 'bram'),
+          team(NOW - 42 * MINUTE, { change: 'handed_over', from: 'anna', to: 'chris' }, 'chris'),
+          team(NOW - 41 * MINUTE, { change: 'handed_over', from: 'chris', to: 'bram' }, 'anna'),
+          team(NOW - 39 * MINUTE, { change: 'status', status: 'waiting' }, 'bram'),
+          team(NOW - 38 * MINUTE, { change: 'status', status: 'done' }, 'anna'),
+          team(NOW - 37 * MINUTE, { change: 'status', status: 'open' }, 'chris'),
+          team(NOW - 36 * MINUTE, { change: 'status', status: 'done' }, null, true),
+        ],
+      },
     },
     { locale: 'nl-NL' },
   );
@@ -441,9 +477,29 @@ test('in Dutch: notes, history, mentions, notices and settings', async () => {
     await page.click('[data-testid="history-tab"]');
     await page.waitForSelector(`${HISTORY} [data-testid="history-item"]`);
     const lines = await page.$$eval(`${HISTORY} .describe`, (d) => d.map((x) => x.textContent));
-    assert.ok(lines.includes('Bram heeft het opgepakt'), lines.join(' | '));
     assert.ok(lines.includes('Chris heeft een notitie toegevoegd, inmiddels verwijderd'), lines.join(' | '));
     assert.ok(lines.includes('Mail van Marieke Bakker'), lines.join(' | '));
+    const changes = await page.$$eval(`${HISTORY} [data-kind="team"]`, (d) =>
+      d.map((x) => [x.querySelector('.describe').textContent, x.querySelector('[data-testid="history-outside"]')?.textContent ?? null]),
+    );
+    assert.deepEqual(changes, [
+      ['Bram heeft het opgepakt', null],
+      ['Anna heeft het opgepakt', null],
+      ['Chris heeft het aan Bram toegewezen', null],
+      ['Bram heeft het losgelaten', null],
+      ['Chris heeft Anna ervan afgehaald', null],
+      ['Chris heeft het losgelaten', 'in een ander mailprogramma'],
+      ['Bram heeft het overgedragen aan Anna', null],
+      ['Chris heeft het van Anna overgenomen', null],
+      ['Anna heeft het van Chris overgedragen aan Bram', null],
+      ['Bram heeft het gemarkeerd als wachtend op de klant', null],
+      ['Anna heeft het afgerond', null],
+      ['Chris heeft het heropend', null],
+      ['Status: afgerond', 'in een ander mailprogramma'],
+    ]);
+    assert.equal(await page.getAttribute(`${HISTORY} [data-testid="history-outside"]`, 'title'), 'Gezien in de mailbox: buiten Baton gewijzigd');
+    await page.locator(`${HISTORY} [data-testid="history-item"]`).last().scrollIntoViewIfNeeded();
+    await harness.screenshot(page, 'history-nl');
 
     assert.equal(await page.getAttribute('[data-testid="mentions-badge"]', 'title'), '2 ongelezen vermeldingen');
     await page.click('nav [data-place="mentions"]');

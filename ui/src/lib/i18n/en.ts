@@ -685,9 +685,23 @@ export const en = {
     note: (member: string) => `${cap(member)} added a note`,
     noteDeleted: (member: string) => `${cap(member)} added a note, since deleted`,
     claimed: (member: string) => `${cap(member)} claimed it`,
+    /** A colleague gave a conversation nobody held to someone. */
+    assigned: (by: string, member: string) => `${cap(by)} assigned it to ${cap(member)}`,
     released: (member: string) => `${cap(member)} released it`,
-    handedOver: (from: string, to: string) => `${cap(from)} handed it over to ${to}`,
+    /** A colleague released it for the one who held it. */
+    unassigned: (by: string, member: string) => `${cap(by)} unassigned ${cap(member)}`,
+    handedOver: (from: string, to: string) => `${cap(from)} handed it over to ${cap(to)}`,
+    tookOver: (from: string, to: string) => `${cap(to)} took it over from ${cap(from)}`,
+    handedOverBy: (by: string, from: string, to: string) => `${cap(by)} handed it over from ${cap(from)} to ${cap(to)}`,
     status: (status: string) => `Status: ${status.toLowerCase()}`,
+    /** Who set the status, when known. */
+    statusBy: {
+      open: (member: string) => `${cap(member)} reopened it`,
+      waiting: (member: string) => `${cap(member)} marked it as waiting on the customer`,
+      done: (member: string) => `${cap(member)} marked it as done`,
+    },
+    outside: 'in another mail app',
+    outsideTitle: 'Seen in the mailbox: made outside Baton',
     show: 'Show',
   },
   mentions: {
