@@ -427,8 +427,13 @@ test('Notifications settings: one switch per kind, saved when flipped', async ()
     });
     // The overlay lists the new keys.
     await page.keyboard.press('Escape');
-    // The key goes to the window only once the settings dialog has closed.
-    await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+    // The key goes to the window only once the settings dialog has closed: the native
+    // dialog drops [open] at once, the app hears its close event a moment later (and
+    // then removes the content).
+    await page.waitForFunction(
+      (d) => !document.querySelector('dialog[open]') && !document.querySelector(d),
+      dialog,
+    );
     await page.keyboard.press('?');
     await page.waitForSelector('dialog[open] :text("Write an internal note")');
     assert.match(await page.textContent('dialog[open]'), /⇧N\s*Write an internal note/);
