@@ -508,9 +508,12 @@ impl Engine {
     async fn stop(&self) {
         let running = self.running_ref().take();
         let Some(mut running) = running else { return };
-        // A link still borrowed by a request in flight closes when that request drops it.
-        if let Some(link) = running.team.take().and_then(Arc::into_inner) {
-            link.shutdown().await;
+        if let Some(link) = running.team.take() {
+            match Arc::try_unwrap(link) {
+                Ok(link) => link.shutdown().await,
+                // Borrowed by a request in flight (a claim, a history): closed under it.
+                Err(link) => link.close(),
+            }
         }
         running.cancel.cancel();
         for mut task in running.tasks {

@@ -216,6 +216,14 @@ impl TeamLink {
         self.task.abort();
         self.client.shutdown().await;
     }
+
+    /// Stops the link while a request still borrows it: its listener lets go of the
+    /// mailbox's cache now (an engine restarting reopens it), and the request in flight
+    /// hears that the server is gone.
+    pub fn close(&self) {
+        self.task.abort();
+        self.client.cancel();
+    }
 }
 
 /// Whether a refusal means the server could not do it at all (rather than would not), so

@@ -355,6 +355,12 @@ impl TeamClient {
         let _ = self.commands.send(Command::Resync).await;
     }
 
+    /// Cancels the connection without waiting: requests in flight hear `disconnected`.
+    /// For a holder that cannot take the client to [`shutdown`](Self::shutdown) it.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
     /// Cancels the connection and waits for the task, aborting it after a grace period.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
