@@ -1,6 +1,9 @@
 //! The Tauri commands: each takes the engine from state and delegates. Errors cross as
 //! `Problem` (a stable code the UI translates).
 
+use std::path::Path;
+use std::time::Instant;
+
 use baton::Engine;
 use baton::account::AccountSettings;
 use baton::compose::{
@@ -18,9 +21,11 @@ use baton::outbox::OutboxItem;
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
 use baton::team::{Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Runtime, State, Window};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
+
+use crate::file_drop::{self, LastDrop};
 
 type Result<T> = std::result::Result<T, Problem>;
 
@@ -236,6 +241,42 @@ pub async fn attach_files<R: Runtime>(
         if let Ok(path) = file.into_path() {
             draft = engine.attach_file(&id, &path).await?;
         }
+    }
+    Ok(draft)
+}
+
+/// Attaches what the operating system just dropped on the calling window (see `file_drop`):
+/// the webview asks, the paths come from the shell's own record of the drop, which is
+/// used once and only within 30 seconds. Folders are skipped (the UI, which saw the same
+/// drop, names them). The draft as it is after.
+#[tauri::command]
+pub async fn attach_dropped<R: Runtime>(
+    window: Window<R>,
+    engine: State<'_, Engine>,
+    last_drop: State<'_, LastDrop>,
+    id: String,
+) -> Result<Draft> {
+    let usable = file_drop::usable(
+        last_drop.take(),
+        window.label(),
+        Instant::now(),
+        Path::is_dir,
+    )
+    .ok_or_else(|| {
+        Problem::new(
+            ProblemCode::NotFound,
+            "nothing was dropped on the window in the last 30 seconds",
+        )
+    })?;
+    if !usable.folders.is_empty() {
+        tracing::info!(
+            folders = usable.folders.len(),
+            "dropped folders not attached"
+        );
+    }
+    let mut draft = engine.draft(&id)?;
+    for path in &usable.files {
+        draft = engine.attach_file(&id, path).await?;
     }
     Ok(draft)
 }

@@ -2,14 +2,21 @@
 //! commands and forwards its events to the window. No mail logic lives here.
 
 mod commands;
+mod file_drop;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use baton::Engine;
 use baton::profile::Profile;
 use baton::secrets::OsKeychain;
-use tauri::{Builder, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{
+    Builder, DragDropEvent, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder,
+    WindowEvent,
+};
+
+use crate::file_drop::{Dropped, LastDrop};
 
 /// The name of the event that carries `EngineEvent`s to the window.
 pub const ENGINE_EVENT: &str = "engine-event";
@@ -51,6 +58,20 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        // Native drag-and-drop: the OS names the dropped files to the shell, which keeps
+        // them for `attach_dropped`. Tauri sends the same drop to the page just before
+        // calling this handler on the event loop; the page's `attach_dropped` comes back
+        // through that loop too, so the paths are recorded before it can be answered.
+        .manage(LastDrop::default())
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                window.state::<LastDrop>().record(Dropped {
+                    window: window.label().to_owned(),
+                    paths: paths.clone(),
+                    at: Instant::now(),
+                });
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::get_setup,
             commands::save_account,
@@ -77,6 +98,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::list_drafts,
             commands::discard_draft,
             commands::attach_files,
+            commands::attach_dropped,
             commands::detach_file,
             commands::check_draft,
             commands::send_draft,

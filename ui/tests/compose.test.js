@@ -234,3 +234,176 @@ test('live banners: a colleague starting to reply shows at once; new customer ma
     await app.close();
   }
 });
+
+// --- Drag-and-drop: the OS reports the drag, the shell keeps the drop, the page only asks ---
+
+const DROP_ZONE = '[data-testid="drop-zone"]';
+const ATTACHMENTS = '[data-testid="compose-attachments"] li .name';
+const INVOICE = '/home/anna/Documents/invoice-2026-0113.pdf';
+const PHOTO = '/home/anna/Pictures/photo-damage.jpg';
+const SCANS = '/home/anna/Pictures/Scans';
+
+const dragFiles = (page, step, paths, recorded = true) =>
+  page.evaluate(([s, p, r]) => window.__dragFiles[s](p, r), [step, paths, recorded]);
+const dropListeners = (page) => page.evaluate(() => window.__listeners('tauri://drag-drop'));
+
+test('files dragged onto the composer: a drop zone while over it, a drop attaches through the shell, folders are named', async () => {
+  const app = await harness.open({
+    htmlIndex: null,
+    droppedFiles: { 'photo-damage.jpg': { mime_type: 'image/jpeg', size: 11_200_000 } },
+    droppedFolders: [SCANS],
+  });
+  const { page } = app;
+  try {
+    assert.equal(await dropListeners(page), 0, 'nobody listens while no composer is open');
+    await reply(page);
+    await page.waitForFunction(() => window.__listeners('tauri://drag-drop') === 1);
+    const draftId = await page.getAttribute(COMPOSER, 'data-draft-id');
+
+    await dragFiles(page, 'enter', [INVOICE, PHOTO, SCANS]);
+    const zone = page.locator(DROP_ZONE);
+    await zone.waitFor();
+    assert.equal((await zone.locator('.drop-title').textContent()).trim(), 'Drop files here to attach them');
+    assert.match(await zone.textContent(), /Only files: folders cannot be attached\./);
+    await dragFiles(page, 'over');
+    await dragFiles(page, 'leave');
+    await zone.waitFor({ state: 'detached' });
+    assert.equal((await ipcCalls(page, 'attach_dropped')).length, 0, 'leaving attaches nothing');
+
+    // Text dragged from another app carries no files: no drop zone.
+    await dragFiles(page, 'enter', []);
+    await dragFiles(page, 'over');
+    await page.waitForTimeout(100);
+    assert.equal(await zone.count(), 0);
+    await dragFiles(page, 'leave');
+
+    await dragFiles(page, 'enter', [INVOICE, PHOTO, SCANS]);
+    await dragFiles(page, 'over');
+    await zone.waitFor();
+    await harness.screenshot(page, 'composer-drop-zone');
+
+    await dragFiles(page, 'drop', [INVOICE, PHOTO, SCANS]);
+    await zone.waitFor({ state: 'detached' });
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, ATTACHMENTS);
+    // The page names only the draft: the paths are the shell's own record of the drop.
+    assert.deepEqual((await ipcCalls(page, 'attach_dropped')).map((c) => c.args), [{ id: draftId }]);
+    assert.deepEqual(await page.locator(ATTACHMENTS).allTextContents(), ['invoice-2026-0113.pdf', 'photo-damage.jpg']);
+    // The same size warning as files from the picker.
+    const warning = page.locator('[data-testid="size-warning"]');
+    assert.equal(await warning.getAttribute('data-level'), 'large');
+    assert.match(await warning.textContent(), /11\.2 MB of attachments\. Some mail servers refuse messages over 10 MB/);
+    assert.equal(
+      (await page.textContent('[data-testid="skipped-folders"]')).trim(),
+      'Folders cannot be attached: Scans. Drag the files inside it here instead.',
+    );
+    await harness.screenshot(page, 'composer-dropped');
+
+    // Closing the composer ends the listening; a later drop attaches nothing.
+    await page.keyboard.press('Escape');
+    await page.waitForSelector(COMPOSER, { state: 'detached' });
+    await page.waitForFunction(() => window.__listeners('tauri://drag-drop') === 0);
+    await dragFiles(page, 'drop', [INVOICE]);
+    await page.waitForTimeout(100);
+    assert.equal((await ipcCalls(page, 'attach_dropped')).length, 1);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a drop the shell no longer has, or a file it cannot read, says so in plain words', async () => {
+  const app = await harness.open({ htmlIndex: null });
+  const { page } = app;
+  try {
+    await reply(page);
+    await page.waitForFunction(() => window.__listeners('tauri://drag-drop') === 1);
+    // The page heard a drop the shell no longer has (too old, or used already).
+    await dragFiles(page, 'enter', [INVOICE]);
+    await dragFiles(page, 'drop', [INVOICE], false);
+    const notice = page.locator(`${COMPOSER} [role="alert"]`);
+    await notice.waitFor();
+    assert.equal(await notice.getAttribute('data-problem-code'), 'not_found');
+    assert.equal(
+      (await notice.locator('.text').textContent()).replace(/\s+/g, ' ').trim(),
+      'Not every file was attached. Baton did not receive the dropped files in time. Drag them here again.',
+    );
+    assert.equal(await page.locator(DROP_ZONE).count(), 0);
+
+    // A file the shell could not read: the engine's words stay behind Details.
+    await page.evaluate(() => {
+      window.__scenario.attachDroppedError = {
+        code: 'file_failed',
+        message: 'could not use /home/anna/locked.pdf',
+        detail: 'Permission denied (os error 13)',
+        holder: null,
+        held_since: null,
+      };
+    });
+    await dragFiles(page, 'enter', ['/home/anna/locked.pdf']);
+    await dragFiles(page, 'drop', ['/home/anna/locked.pdf']);
+    await page.waitForSelector(`${COMPOSER} [role="alert"][data-problem-code="file_failed"]`);
+    assert.equal(
+      (await notice.locator('.text').textContent()).replace(/\s+/g, ' ').trim(),
+      'Not every file was attached. A file could not be read or copied into the draft.',
+    );
+    assert.equal((await notice.locator('pre.detail').textContent()).trim(), 'Permission denied (os error 13)');
+    await harness.screenshot(page, 'composer-drop-problem');
+    assert.equal((await ipcCalls(page, 'attach_dropped')).length, 2);
+
+    // The next drop that works clears the old problem.
+    await page.evaluate(() => {
+      window.__scenario.attachDroppedError = null;
+    });
+    await dragFiles(page, 'drop', [INVOICE]);
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 1, ATTACHMENTS);
+    await notice.waitFor({ state: 'detached' });
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('drag-and-drop in Dutch: the drop zone, skipped folders and problems', async () => {
+  const app = await harness.open({ htmlIndex: null, droppedFolders: [SCANS] }, { locale: 'nl-NL' });
+  const { page } = app;
+  try {
+    await reply(page);
+    await page.waitForFunction(() => window.__listeners('tauri://drag-drop') === 1);
+    await dragFiles(page, 'enter', [INVOICE, SCANS]);
+    const zone = page.locator(DROP_ZONE);
+    await zone.waitFor();
+    assert.equal(
+      (await zone.locator('.drop-title').textContent()).trim(),
+      'Zet de bestanden hier neer om ze bij te voegen',
+    );
+    assert.match(await zone.textContent(), /Alleen bestanden: mappen kunnen niet worden bijgevoegd\./);
+    await harness.screenshot(page, 'composer-drop-zone-nl');
+
+    await dragFiles(page, 'drop', [INVOICE, SCANS]);
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 1, ATTACHMENTS);
+    assert.equal(
+      (await page.textContent('[data-testid="skipped-folders"]')).trim(),
+      'Mappen kunnen niet worden bijgevoegd: Scans. Sleep de bestanden uit de map hierheen.',
+    );
+
+    await page.evaluate(() => {
+      window.__scenario.attachDroppedError = {
+        code: 'message_too_large',
+        message: 'the file is too large to send by mail',
+        detail: null,
+        holder: null,
+        held_since: null,
+      };
+    });
+    await dragFiles(page, 'drop', ['/home/anna/Videos/unboxing.mp4']);
+    const notice = page.locator(`${COMPOSER} [role="alert"]`);
+    await notice.waitFor();
+    assert.equal(
+      (await notice.locator('.text').textContent()).replace(/\s+/g, ' ').trim(),
+      'Niet alle bestanden zijn bijgevoegd. Een bestand is te groot om per mail te versturen. Deel in plaats daarvan een downloadlink.',
+    );
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});

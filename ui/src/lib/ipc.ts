@@ -2,6 +2,7 @@
 // nowhere else, so a change in the Tauri commands is a change in this one file.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { isPermissionGranted, requestPermission, sendNotification } from '@tauri-apps/plugin-notification';
 import type {
   AccountSettings,
@@ -130,6 +131,13 @@ export const ipc = {
   /** Opens the native file picker; the draft as it is afterwards (unchanged when cancelled). */
   attachFiles: (id: string) => call<Draft>('attach_files', { id }),
 
+  /**
+   * Attaches the files just dropped on the window. The paths never come from here: the
+   * shell heard them from the operating system and uses each drop once, within 30 s.
+   * Folders are left out; `not_found` when nothing was dropped.
+   */
+  attachDropped: (id: string) => call<Draft>('attach_dropped', { id }),
+
   detachFile: (id: string, attachment: string) => call<Draft>('detach_file', { id, attachment }),
 
   /** The duplicate-reply guard. `live` reads the mailbox again first (send time only). */
@@ -222,4 +230,23 @@ export const ENGINE_EVENT = 'engine-event';
 
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
   return listen<EngineEvent>(ENGINE_EVENT, (event) => handler(event.payload));
+}
+
+/** Files dragged over the window, as the operating system reports them (not HTML drag events). */
+export type FileDrag =
+  | { type: 'enter'; paths: string[] }
+  | { type: 'over' }
+  | { type: 'drop'; paths: string[] }
+  | { type: 'leave' };
+
+/**
+ * Listens to files being dragged over and dropped on this window. The paths are for
+ * showing names only: attaching goes through `ipc.attachDropped`, which takes the shell's
+ * own record of the drop.
+ */
+export function onFileDrag(handler: (drag: FileDrag) => void): Promise<UnlistenFn> {
+  return getCurrentWebview().onDragDropEvent(({ payload }) => {
+    if (payload.type === 'enter' || payload.type === 'drop') handler({ type: payload.type, paths: payload.paths });
+    else handler({ type: payload.type });
+  });
 }

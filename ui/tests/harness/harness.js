@@ -2,7 +2,7 @@
 // script), installs @tauri-apps/api's own mockIPC with event mocking, and answers every
 // command from fixtures. Tests steer it through `window.__BATON_SCENARIO__` (set by an
 // init script) and read what the app asked for from `window.__ipcCalls`.
-import { mockIPC } from './api/mocks.js';
+import { mockIPC, mockWindows } from './api/mocks.js';
 import { emit } from './api/event.js';
 import * as fx from './fixtures.js';
 
@@ -37,6 +37,11 @@ const scenario = {
   drafts: [],
   /** Files the native picker "chooses" on attach_files. */
   attachFiles: [{ name: 'photo-damage.jpg', mime_type: 'image/jpeg', size: 2_380_112 }],
+  /** Type and size of dropped files by name (others are 48 kB PDFs-to-be), and which dropped paths are folders. */
+  droppedFiles: {},
+  droppedFolders: [],
+  /** A Problem that attach_dropped rejects with. */
+  attachDroppedError: null,
   /** What recheck_sent finds: true puts an unknown message to sent. */
   recheckFinds: false,
   /** Problems the team server commands reject with, by command name. */
@@ -182,6 +187,7 @@ async function handle(cmd, args) {
     case 'list_drafts':
     case 'discard_draft':
     case 'attach_files':
+    case 'attach_dropped':
     case 'detach_file':
     case 'check_draft':
     case 'send_draft':
@@ -226,6 +232,25 @@ const outbox = new Map(scenario.outbox.map((i) => [i.id, i]));
 const sentDrafts = new Map();
 let templates = [...scenario.templates];
 let nextId = 1;
+/** What the operating system last dropped on the window, as the shell keeps it. */
+let lastDrop = null;
+
+/**
+ * Tauri's native drag-and-drop: the page hears enter, over, leave and drop as events on
+ * its webview; on a drop the shell records the paths first (that is what attach_dropped
+ * uses, never anything the page sends).
+ */
+const dropPosition = { x: 700, y: 420 };
+window.__dragFiles = {
+  enter: (paths) => emit('tauri://drag-enter', { paths, position: dropPosition }),
+  over: () => emit('tauri://drag-over', { position: dropPosition }),
+  leave: () => emit('tauri://drag-leave', null),
+  /** `recorded: false` is a drop the shell did not keep (too old, or used already). */
+  drop: (paths, recorded = true) => {
+    lastDrop = recorded ? { paths, at: Date.now() } : null;
+    return emit('tauri://drag-drop', { paths, position: dropPosition });
+  },
+};
 
 function emitOutbox(item) {
   setTimeout(() => emit('engine-event', { type: 'outbox', item }), 0);
@@ -329,6 +354,26 @@ function writing(cmd, args) {
     case 'attach_files': {
       const draft = draftOf(args.id);
       const added = scenario.attachFiles.map((f) => ({ id: `att-${nextId++}`, ...f }));
+      const updated = { ...draft, attachments: [...draft.attachments, ...added] };
+      drafts.set(draft.id, updated);
+      return updated;
+    }
+    case 'attach_dropped': {
+      // As the shell does: the last drop, once, within 30 s; folders are left out.
+      const dropped = lastDrop;
+      lastDrop = null;
+      if (scenario.attachDroppedError) throw scenario.attachDroppedError;
+      if (!dropped || Date.now() - dropped.at > 30_000) {
+        throw problem('not_found', 'nothing was dropped on the window in the last 30 seconds');
+      }
+      const draft = draftOf(args.id);
+      const added = dropped.paths
+        .filter((path) => !scenario.droppedFolders.includes(path))
+        .map((path) => {
+          const name = path.split('/').pop();
+          const known = scenario.droppedFiles[name] ?? { mime_type: 'application/pdf', size: 48_213 };
+          return { id: `att-${nextId++}`, name, ...known };
+        });
       const updated = { ...draft, attachments: [...draft.attachments, ...added] };
       drafts.set(draft.id, updated);
       return updated;
@@ -555,6 +600,9 @@ function teamServer(cmd, args) {
   }
 }
 
+// The page runs in the window and webview Tauri calls "main" (getCurrentWebview needs it).
+mockWindows('main');
+
 mockIPC(
   async (cmd, args) => {
     window.__ipcCalls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
@@ -563,6 +611,16 @@ mockIPC(
   },
   { shouldMockEvents: true },
 );
+
+// Counts the page's event listeners by event name, so tests can see one end.
+const listening = new Map();
+const mockedInvoke = window.__TAURI_INTERNALS__.invoke;
+window.__TAURI_INTERNALS__.invoke = (cmd, args, options) => {
+  if (cmd === 'plugin:event|listen') listening.set(args.event, (listening.get(args.event) ?? 0) + 1);
+  if (cmd === 'plugin:event|unlisten') listening.set(args.event, (listening.get(args.event) ?? 0) - 1);
+  return mockedInvoke(cmd, args, options);
+};
+window.__listeners = (event) => listening.get(event) ?? 0;
 
 /** Tests push engine events through the same path Rust would. */
 window.__emitEngineEvent = (payload) => emit('engine-event', payload);

@@ -365,6 +365,20 @@ export const en = {
     body: 'Message',
     attach: 'Attach files',
     attaching: 'Attaching…',
+    attachFailed: 'Not every file was attached.',
+    /** Some codes mean something narrower while attaching than in general. */
+    attachProblem: {
+      fileFailed: 'A file could not be read or copied into the draft.',
+      tooLarge: 'A file is too large to send by mail. Share a download link instead.',
+      nothingDropped: 'Baton did not receive the dropped files in time. Drag them here again.',
+    },
+    detachFailed: 'The attachment was not removed.',
+    dropHere: 'Drop files here to attach them',
+    dropHint: 'Only files: folders cannot be attached.',
+    foldersNotAttached: (names: readonly string[]) =>
+      names.length === 1
+        ? `Folders cannot be attached: ${names[0]}. Drag the files inside it here instead.`
+        : `Folders cannot be attached: ${names.join(', ')}. Drag the files inside them here instead.`,
     attachments: 'Attachments',
     removeAttachment: (name: string) => `Remove ${name}`,
     attachmentsTotal: (size: string) => `${size} in total`,

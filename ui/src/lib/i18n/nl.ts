@@ -360,6 +360,19 @@ export const nl: Messages = {
     body: 'Bericht',
     attach: 'Bestanden bijvoegen',
     attaching: 'Bijvoegen…',
+    attachFailed: 'Niet alle bestanden zijn bijgevoegd.',
+    attachProblem: {
+      fileFailed: 'Een bestand kon niet worden gelezen of in het concept worden gekopieerd.',
+      tooLarge: 'Een bestand is te groot om per mail te versturen. Deel in plaats daarvan een downloadlink.',
+      nothingDropped: 'Baton heeft de neergezette bestanden niet op tijd ontvangen. Sleep ze opnieuw hierheen.',
+    },
+    detachFailed: 'De bijlage is niet verwijderd.',
+    dropHere: 'Zet de bestanden hier neer om ze bij te voegen',
+    dropHint: 'Alleen bestanden: mappen kunnen niet worden bijgevoegd.',
+    foldersNotAttached: (names) =>
+      names.length === 1
+        ? `Mappen kunnen niet worden bijgevoegd: ${names[0]}. Sleep de bestanden uit de map hierheen.`
+        : `Mappen kunnen niet worden bijgevoegd: ${names.join(', ')}. Sleep de bestanden uit de mappen hierheen.`,
     attachments: 'Bijlagen',
     removeAttachment: (name) => `${name} verwijderen`,
     attachmentsTotal: (size) => `${size} in totaal`,

@@ -1,4 +1,13 @@
-import type { ConversationId, Draft, DraftKind, GuardFinding, GuardReport, MessageKey, OutboxItem } from '../bindings';
+import type {
+  ConversationId,
+  Draft,
+  DraftAttachment,
+  DraftKind,
+  GuardFinding,
+  GuardReport,
+  MessageKey,
+  OutboxItem,
+} from '../bindings';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
 
@@ -12,6 +21,31 @@ const GUARD_EVERY_MS = 30_000;
 /** Above these totals the attachments get a warning, then a stronger one. */
 export const LARGE_ATTACHMENTS = 10_000_000;
 export const TOO_LARGE_ATTACHMENTS = 25_000_000;
+
+/** What the composer's problem is about, for the sentence that leads it. */
+export type ProblemAbout = 'send' | 'attach' | 'drop' | 'detach';
+
+/** The last part of a path, whether it uses / or \ (a dropped item's name). */
+export function baseName(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, '');
+  return trimmed.slice(Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\')) + 1) || trimmed;
+}
+
+/**
+ * The names of dropped items that did not become attachments: the folders, which the
+ * shell leaves out. `added` are the attachments the drop made, named after their files.
+ */
+export function notAttached(dropped: readonly string[], added: readonly DraftAttachment[]): string[] {
+  const left = added.map((a) => a.name);
+  const missing: string[] = [];
+  for (const path of dropped) {
+    const name = baseName(path);
+    const at = left.indexOf(name);
+    if (at >= 0) left.splice(at, 1);
+    else missing.push(name);
+  }
+  return missing;
+}
 
 /** The address a recipient problem is about, and which field holds it. */
 export interface FieldError {
@@ -41,12 +75,17 @@ export class Composer {
   starting = $state(false);
   sending = $state(false);
   attaching = $state(false);
+  /** Files are being dragged over the window: the composer shows where to drop them. */
+  dragging = $state(false);
+  /** Folders the last drop held, by name: only files can be attached. */
+  skippedFolders = $state.raw<string[]>([]);
   /** Live findings while writing, shown as banners (what this computer knows). */
   findings = $state.raw<GuardFinding[]>([]);
   /** The send-time report that stopped a send; the guard dialog shows it. */
   guarded = $state.raw<GuardReport | null>(null);
   fieldError = $state.raw<FieldError | null>(null);
   problem = $state.raw<UiProblem | null>(null);
+  problemAbout = $state<ProblemAbout>('send');
   /** Components focus the first useful field when this changes. */
   focusSeq = $state(0);
 
@@ -60,6 +99,8 @@ export class Composer {
   #guardTimer: ReturnType<typeof setInterval> | null = null;
   #saving: Promise<void> | null = null;
   #guardRequest = 0;
+  /** Attaching runs one batch at a time: the engine adds files to a draft one after another. */
+  #attachQueue: Promise<void> = Promise.resolve();
 
   /** Starts a new draft; the engine fills recipients, subject, signature and quote. */
   async start(kind: DraftKind, conversation: ConversationId | null, source: MessageKey | null, lang: string) {
@@ -89,6 +130,7 @@ export class Composer {
     this.guarded = null;
     this.fieldError = null;
     this.problem = null;
+    this.skippedFolders = [];
     this.focusSeq++;
     if (draft.conversation) {
       void this.checkGuard();
@@ -160,18 +202,48 @@ export class Composer {
     if (this.draft?.conversation === id) void this.checkGuard();
   }
 
+  /** Files chosen in the system's file picker. */
   async attach() {
     const draft = this.draft;
     if (!draft || this.attaching) return;
-    this.attaching = true;
-    try {
-      const updated = await ipc.attachFiles(draft.id);
-      if (this.draft?.id === updated.id) this.draft = { ...this.draft, attachments: updated.attachments };
-    } catch (error) {
-      this.problem = toProblem(error);
-    } finally {
-      this.attaching = false;
-    }
+    await this.#queueAttach(async () => {
+      this.skippedFolders = [];
+      try {
+        const updated = await ipc.attachFiles(draft.id);
+        if (this.draft?.id === updated.id) this.draft = { ...this.draft, attachments: updated.attachments };
+      } catch (error) {
+        this.#showProblem(toProblem(error), 'attach');
+      }
+    });
+  }
+
+  /**
+   * Files dropped on the window. The shell knows which (the operating system told it);
+   * `paths` is what the drop event showed the page, used only to name the folders it
+   * left out.
+   */
+  async attachDropped(paths: readonly string[]) {
+    this.dragging = false;
+    const draft = this.draft;
+    if (!draft || paths.length === 0) return;
+    await this.#queueAttach(async () => {
+      if (this.draft?.id !== draft.id) return;
+      const before = new Set(this.draft.attachments.map((a) => a.id));
+      this.skippedFolders = [];
+      try {
+        const updated = await ipc.attachDropped(draft.id);
+        if (this.draft?.id !== updated.id) return;
+        this.draft = { ...this.draft, attachments: updated.attachments };
+        this.skippedFolders = notAttached(
+          paths,
+          updated.attachments.filter((a) => !before.has(a.id)),
+        );
+      } catch (error) {
+        this.#showProblem(toProblem(error), 'drop');
+        // The files before the one that failed are attached: show them.
+        await this.#reloadAttachments(draft.id);
+      }
+    });
   }
 
   async detach(attachment: string) {
@@ -181,8 +253,37 @@ export class Composer {
       const updated = await ipc.detachFile(draft.id, attachment);
       if (this.draft?.id === updated.id) this.draft = { ...this.draft, attachments: updated.attachments };
     } catch (error) {
-      this.problem = toProblem(error);
+      this.#showProblem(toProblem(error), 'detach');
     }
+  }
+
+  #queueAttach(work: () => Promise<void>): Promise<void> {
+    const run = this.#attachQueue.then(async () => {
+      this.attaching = true;
+      // A problem from the last try at attaching is old news once the next one starts.
+      if (this.problem && this.problemAbout !== 'send') this.problem = null;
+      try {
+        await work();
+      } finally {
+        this.attaching = false;
+      }
+    });
+    this.#attachQueue = run.catch(() => {});
+    return run;
+  }
+
+  async #reloadAttachments(id: string) {
+    try {
+      const saved = (await ipc.listDrafts()).find((d) => d.id === id);
+      if (saved && this.draft?.id === id) this.draft = { ...this.draft, attachments: saved.attachments };
+    } catch {
+      // The problem is shown already; the list catches up when the draft is opened again.
+    }
+  }
+
+  #showProblem(problem: UiProblem, about: ProblemAbout) {
+    this.problem = problem;
+    this.problemAbout = about;
   }
 
   /** A canned reply's text for this draft; saved first so the placeholders see the recipients. */
@@ -249,7 +350,7 @@ export class Composer {
       this.fieldError = { field, item, code: 'invalid_recipient' };
       return;
     }
-    this.problem = problem;
+    this.#showProblem(problem, 'send');
   }
 
   /** Closes the composer; the caller has saved (or discarded) the draft. */
@@ -261,6 +362,8 @@ export class Composer {
     this.guarded = null;
     this.fieldError = null;
     this.problem = null;
+    this.dragging = false;
+    this.skippedFolders = [];
     this.#dirty = false;
     this.saveState = 'idle';
   }
