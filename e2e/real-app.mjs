@@ -112,6 +112,18 @@ test('a claim in one Baton shows in the other, both ways, through the hosted tea
     await new Promise((r) => setTimeout(r, 500));
     writeFileSync(join(out, 'team-view.png'), await session.screenshot());
 
+    // Its history names who did it, from the team server's log, and follows Bram letting
+    // it go.
+    const knownRow = await session.find(`//*[@role='option'][.//*[contains(@class,'subject')][contains(., ${xpathString(knownSubject)})]]`);
+    await session.click(knownRow[0]);
+    const historyTab = await session.waitFor("//*[@data-testid='reading-pane']//button[normalize-space()='History']", 'the History tab');
+    await session.click(historyTab);
+    await session.waitFor("//*[@data-testid='history-item'][contains(., 'Bram claimed it')]", "Bram's claim in the history");
+    await asBram(knownSubject, 'release');
+    await session.waitFor("//*[@data-testid='history-item'][contains(., 'Bram released it')]", "Bram's release in the history");
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(join(out, 'history-real.png'), await session.screenshot());
+
     // Anna claims the newest unassigned conversation with the Claim button: Bram's
     // Baton sees her holding it.
     const unassigned = await session.find("//nav//button[.//span[contains(@class,'view-name')][normalize-space()='Unassigned']]");
