@@ -83,7 +83,6 @@ impl Dovecot {
         set_mode(&dir, 0o755)?;
         let ids = identities()?;
         let pki = write_test_pki(&dir.join("tls"))?;
-        let [imap_port, imaps_port, lmtp_port, auth_port] = free_ports()?;
 
         for sub in ["run", "state", "mail"] {
             std::fs::create_dir_all(dir.join(sub))?;
@@ -121,17 +120,43 @@ impl Dovecot {
         std::fs::write(dir.join("users"), users)?;
         std::fs::write(dir.join("mailboxes"), mailboxes)?;
         let conf = dir.join("dovecot.conf");
-        std::fs::write(
-            &conf,
-            config(
-                &dir,
+        let mut temp = temp;
+        with_free_ports(|[imap_port, imaps_port, lmtp_port, auth_port]| {
+            Dovecot::launch(
+                Dovecot {
+                    dir: dir.clone(),
+                    temp: None,
+                    conf: conf.clone(),
+                    imap_port,
+                    imaps_port,
+                    lmtp_port,
+                    auth_port,
+                    pki: pki.clone(),
+                    logins: options.logins.clone(),
+                },
                 &ids,
-                &pki,
+            )
+        })
+        .map(|mut server| {
+            server.temp = temp.take();
+            server
+        })
+    }
+
+    /// Writes the configuration for `server`'s ports and starts Dovecot on it.
+    fn launch(server: Dovecot, ids: &Identities) -> io::Result<Dovecot> {
+        let (dir, conf) = (&server.dir, &server.conf);
+        std::fs::write(
+            conf,
+            config(
+                dir,
+                ids,
+                &server.pki,
                 Ports {
-                    imap: imap_port,
-                    imaps: imaps_port,
-                    lmtp: lmtp_port,
-                    auth: auth_port,
+                    imap: server.imap_port,
+                    imaps: server.imaps_port,
+                    lmtp: server.lmtp_port,
+                    auth: server.auth_port,
                 },
             ),
         )?;
@@ -139,11 +164,11 @@ impl Dovecot {
         let _ = std::fs::remove_file(&log);
 
         // Stop a leftover instance of a persistent directory (the demo) before starting.
-        let _ = doveadm_status(&conf, &["stop"]);
+        let _ = doveadm_status(conf, &["stop"]);
         // Never pipe Dovecot's output: its master keeps stderr open and a pipe never closes.
         let status = Command::new("dovecot")
             .arg("-c")
-            .arg(&conf)
+            .arg(conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -151,17 +176,6 @@ impl Dovecot {
             .map_err(|e| {
                 io::Error::other(format!("could not run dovecot (is it installed?): {e}"))
             })?;
-        let server = Dovecot {
-            dir,
-            temp,
-            conf,
-            imap_port,
-            imaps_port,
-            lmtp_port,
-            auth_port,
-            pki,
-            logins: options.logins,
-        };
         if !status.success() {
             return Err(server.failure("dovecot exited with an error"));
         }
@@ -483,6 +497,24 @@ fn check_name(name: &str) -> io::Result<()> {
     }
 }
 
+/// Starts a server with `start` on ports found free, again with other ports when one was
+/// taken meanwhile: between finding a port free and the server binding it, another
+/// process (or an outgoing connection's ephemeral port) can take it.
+pub(super) fn with_free_ports<const N: usize, T>(
+    mut start: impl FnMut([u16; N]) -> io::Result<T>,
+) -> io::Result<T> {
+    const ATTEMPTS: usize = 4;
+    let mut attempt = 1;
+    loop {
+        match start(free_ports()?) {
+            Err(e) if attempt < ATTEMPTS && e.to_string().contains("Address already in use") => {
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 pub(super) fn free_ports<const N: usize>() -> io::Result<[u16; N]> {
     // Hold all listeners at once so the ports differ; the window between closing them
     // and the server binding is small and only other processes can race it.
@@ -555,4 +587,44 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_taken_meanwhile_means_another_try_with_other_ports() {
+        let mut tried: Vec<[u16; 2]> = Vec::new();
+        let started = with_free_ports(|ports| {
+            tried.push(ports);
+            if tried.len() < 3 {
+                Err(io::Error::other(
+                    "dovecot exited with an error; dovecot.log ends with:\nlisten(127.0.0.1, 1) failed: Address already in use",
+                ))
+            } else {
+                Ok(ports)
+            }
+        })
+        .expect("the third try");
+        assert_eq!(tried.len(), 3);
+        assert_eq!(started, tried[2]);
+        assert!(tried.iter().all(|[a, b]| a != b && *a != 0));
+
+        // Any other failure is reported at once, and the tries are bounded.
+        let mut calls = 0;
+        let refused = with_free_ports(|_: [u16; 1]| -> io::Result<()> {
+            calls += 1;
+            Err(io::Error::other("a bad configuration"))
+        });
+        assert!(refused.is_err());
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let busy = with_free_ports(|_: [u16; 1]| -> io::Result<()> {
+            calls += 1;
+            Err(io::Error::other("Address already in use"))
+        });
+        assert!(busy.is_err());
+        assert_eq!(calls, 4);
+    }
 }

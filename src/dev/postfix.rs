@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::dovecot::{command_output, free_ports, set_mode};
+use super::dovecot::{command_output, set_mode, with_free_ports};
 use super::tls::TestPki;
 
 /// The mailbox that receives whatever is addressed outside the test domain.
@@ -75,19 +75,34 @@ impl Postfix {
         std::fs::create_dir_all(&etc)?;
         make_queue(&dir)?;
 
-        let [smtp_port, smtps_port] = free_ports()?;
-        let server = Postfix {
-            dir,
-            temp,
-            etc,
-            smtp_port,
-            smtps_port,
-            domain: options.domain,
-            pki: options.pki,
-        };
+        let mut temp = temp;
+        with_free_ports(|[smtp_port, smtps_port]| {
+            Postfix::launch(
+                Postfix {
+                    dir: dir.clone(),
+                    temp: None,
+                    etc: etc.clone(),
+                    smtp_port,
+                    smtps_port,
+                    domain: options.domain.clone(),
+                    pki: options.pki.clone(),
+                },
+                options.lmtp_port,
+                options.sasl_port,
+            )
+        })
+        .map(|mut server| {
+            server.temp = temp.take();
+            server
+        })
+    }
+
+    /// Writes the configuration for `server`'s ports and starts Postfix on it.
+    fn launch(server: Postfix, lmtp_port: u16, sasl_port: Option<u16>) -> io::Result<Postfix> {
+        let (smtp_port, smtps_port) = (server.smtp_port, server.smtps_port);
         write_config(
             &server.etc.join("main.cf"),
-            &main_cf(&server, options.lmtp_port, options.sasl_port),
+            &main_cf(&server, lmtp_port, sasl_port),
         )?;
         write_config(
             &server.etc.join("master.cf"),
