@@ -67,20 +67,8 @@ struct Identities {
 
 impl Dovecot {
     pub fn start(options: DovecotOptions) -> io::Result<Dovecot> {
-        let (dir, temp) = match options.dir {
-            Some(dir) => {
-                std::fs::create_dir_all(&dir)?;
-                (dir, None)
-            }
-            None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("baton-dovecot-")
-                    .tempdir()?;
-                (temp.path().to_path_buf(), Some(temp))
-            }
-        };
         // Dovecot's unprivileged processes must reach the mail under this directory.
-        set_mode(&dir, 0o755)?;
+        let (dir, temp) = server_dir(options.dir, "baton-dovecot-")?;
         let ids = identities()?;
         let pki = write_test_pki(&dir.join("tls"))?;
 
@@ -564,6 +552,26 @@ fn identities() -> io::Result<Identities> {
             mail_gid: gid,
         })
     }
+}
+
+/// A test server's directory: `dir` when given (kept), else a temporary one removed
+/// with the returned guard; readable by the server's unprivileged processes either way.
+pub(super) fn server_dir(
+    dir: Option<PathBuf>,
+    prefix: &str,
+) -> io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let (dir, temp) = match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            (dir, None)
+        }
+        None => {
+            let temp = tempfile::Builder::new().prefix(prefix).tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    set_mode(&dir, 0o755)?;
+    Ok((dir, temp))
 }
 
 pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::dovecot::{command_output, set_mode, with_free_ports};
+use super::dovecot::{command_output, server_dir, set_mode, with_free_ports};
 use super::tls::TestPki;
 
 /// The mailbox that receives whatever is addressed outside the test domain.
@@ -57,20 +57,8 @@ impl Postfix {
                 "a private Postfix must be started as root (its master drops privileges itself)",
             ));
         }
-        let (dir, temp) = match options.dir {
-            Some(dir) => {
-                std::fs::create_dir_all(&dir)?;
-                (dir, None)
-            }
-            None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("baton-postfix-")
-                    .tempdir()?;
-                (temp.path().to_path_buf(), Some(temp))
-            }
-        };
         // The postfix user must reach its queue and data directories below this one.
-        set_mode(&dir, 0o755)?;
+        let (dir, temp) = server_dir(options.dir, "baton-postfix-")?;
         let etc = dir.join("etc");
         std::fs::create_dir_all(&etc)?;
         make_queue(&dir)?;

@@ -292,46 +292,44 @@ impl TeamClient {
         action: &Action,
         expect: Option<u64>,
     ) -> Result<u64, TeamError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Change {
-                conversation: conversation.to_owned(),
-                action: WireAction::from(action),
-                expect,
-                reply,
-            })
-            .await
-            .map_err(|_| TeamError::disconnected())?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+        self.ask(|reply| Command::Change {
+            conversation: conversation.to_owned(),
+            action: WireAction::from(action),
+            expect,
+            reply,
+        })
+        .await
     }
 
     /// Submits a note version; `Ok(seq)` once the server carried it out and stored it.
     /// The server makes this member its author, whatever `version.author` says.
     pub async fn note(&self, version: &NoteMessage) -> Result<u64, TeamError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Note {
-                version: version.clone(),
-                reply,
-            })
-            .await
-            .map_err(|_| TeamError::disconnected())?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+        self.ask(|reply| Command::Note {
+            version: version.clone(),
+            reply,
+        })
+        .await
     }
 
     /// The changes the server logged for a conversation: who claimed, handed over,
     /// released or set a status, and when.
     pub async fn history(&self, conversation: &str) -> Result<ConversationHistory, TeamError> {
+        self.ask(|reply| Command::History {
+            conversation: conversation.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Hands the connection task a request and waits for its answer; `disconnected`
+    /// when the task is gone.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, TeamError>>) -> Command,
+    ) -> Result<T, TeamError> {
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(Command::History {
-                conversation: conversation.to_owned(),
-                reply,
-            })
+            .send(command(reply))
             .await
             .map_err(|_| TeamError::disconnected())?;
         answer

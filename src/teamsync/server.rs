@@ -1031,12 +1031,11 @@ where
                 mailbox,
                 conversation,
             } => {
-                if !protocol::valid_request_id(&id) {
-                    return self.bad_frame(None, "the id is too long").await;
-                }
-                if let Some(code) = self.check_target(session, mailbox.as_deref(), &conversation) {
-                    self.refuse_target(Some(id), code, session).await;
-                    return Next::Continue;
+                if let Some(next) = self
+                    .refused(session, &id, mailbox.as_deref(), &conversation)
+                    .await
+                {
+                    return next;
                 }
                 let frame = match self
                     .shared
@@ -1049,14 +1048,11 @@ where
                         events,
                         complete,
                     },
-                    Err(problem) => {
-                        let rejection = store_failed(problem);
-                        ServerFrame::Error(ErrorFrame::new(
-                            Some(id),
-                            rejection.code,
-                            "the server could not read the conversation's history",
-                        ))
-                    }
+                    Err(problem) => ServerFrame::Error(ErrorFrame::new(
+                        Some(id),
+                        store_failed(problem).code,
+                        "the server could not read the conversation's history",
+                    )),
                 };
                 self.send(&frame).await;
                 Next::Continue
@@ -1092,12 +1088,11 @@ where
                 action,
                 expect,
             } => {
-                if !protocol::valid_request_id(&id) {
-                    return self.bad_frame(None, "the id is too long").await;
-                }
-                if let Some(code) = self.check_target(session, mailbox.as_deref(), &conversation) {
-                    self.refuse_target(Some(id), code, session).await;
-                    return Next::Continue;
+                if let Some(next) = self
+                    .refused(session, &id, mailbox.as_deref(), &conversation)
+                    .await
+                {
+                    return next;
                 }
                 let action = Action::from(action);
                 // Its own task: once decided, a change is stored and broadcast even if this
@@ -1181,6 +1176,23 @@ where
         };
         self.send(&frame).await;
         Next::Continue
+    }
+
+    /// Checks a request's id and what it is about, and answers when it is refused:
+    /// `Some(next)` then.
+    async fn refused(
+        &mut self,
+        session: &Session,
+        id: &str,
+        mailbox: Option<&str>,
+        conversation: &str,
+    ) -> Option<Next> {
+        if !protocol::valid_request_id(id) {
+            return Some(self.bad_frame(None, "the id is too long").await);
+        }
+        let code = self.check_target(session, mailbox, conversation)?;
+        self.refuse_target(Some(id.to_owned()), code, session).await;
+        Some(Next::Continue)
     }
 
     /// The server checks on every request that it is about the member's own mailbox.
