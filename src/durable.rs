@@ -14,7 +14,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
+    // A name of its own per write: two writers of the same file must not share (and
+    // rename away) each other's temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let mut file = std::fs::File::create(&tmp).map_err(|e| problem(&tmp, e))?;
     file.write_all(bytes).map_err(|e| problem(&tmp, e))?;
     file.sync_all().map_err(|e| problem(&tmp, e))?;

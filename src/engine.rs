@@ -68,6 +68,8 @@ struct Inner {
     /// Taken while a draft's copy in the Drafts folder is replaced or removed, so a late
     /// copy can never land after the draft was sent or discarded.
     draft_copies: Arc<tokio::sync::Mutex<()>>,
+    /// The drafts on this computer; one store, so every change to a draft takes turns.
+    drafts: crate::compose::drafts::DraftStore,
     /// Notes read from the mailbox, rows last seen (for notifications), team history.
     notes: std::sync::Mutex<notes::NotesState>,
     /// Read the notes folder now (a push said a conversation's notes changed).
@@ -102,8 +104,10 @@ impl Engine {
     /// connections start. Must be called inside a tokio runtime.
     pub async fn open(profile: Profile, secrets: Arc<dyn SecretStore>) -> Result<Engine> {
         let (connectivity, _) = watch::channel(Connectivity::NotConfigured);
+        let drafts = crate::compose::drafts::DraftStore::new(&profile.drafts_dir());
         let engine = Engine {
             inner: Arc::new(Inner {
+                drafts,
                 profile,
                 secrets,
                 events: Events::new(),

@@ -8,9 +8,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton::compose::{DraftEdit, DraftKind, SendOptions, SendOutcome, Template, TemplateKind};
+use baton::Engine;
+use baton::compose::{
+    Draft, DraftEdit, DraftKind, SendOptions, SendOutcome, Template, TemplateKind,
+};
+use baton::conversation::ConversationId;
 use baton::outbox::store::{OutboxStore, Phase};
-use baton::outbox::{OutboxStatus, SendFailureKind};
+use baton::outbox::{OutboxItem, OutboxStatus, SendFailureKind};
 use baton::problem::ProblemCode;
 use baton::secrets::{MemorySecrets, SecretStore};
 use common::sending::*;
@@ -90,6 +94,43 @@ async fn a_reply_arrives_once_threads_lands_in_sent_and_marks_the_question_answe
     assert!(anna.drafts_list().is_empty(), "the draft is gone once sent");
 }
 
+/// Replies while the proxy plays `fault`, and waits for the outbox to say `status`
+/// ("retrying", "failed" or "unknown").
+async fn send_under(
+    world: &SendWorld,
+    anna: &Engine,
+    id: ConversationId,
+    fault: Fault,
+    status: &str,
+) -> (Draft, OutboxItem) {
+    world.proxy.set_fault(fault);
+    let draft = reply(anna, id, &format!("Under {fault:?}.")).await;
+    let item = send(anna, &draft).await;
+    let reached = wait_outbox(anna, &item.id, status, |i| {
+        matches!(
+            (&i.status, status),
+            (OutboxStatus::Retrying { .. }, "retrying")
+                | (OutboxStatus::Failed { .. }, "failed")
+                | (OutboxStatus::Unknown { .. }, "unknown")
+        )
+    })
+    .await;
+    (draft, reached)
+}
+
+/// The fault is gone: "send again" delivers the message exactly once.
+async fn delivered_once_when_retried(
+    world: &SendWorld,
+    anna: &Engine,
+    draft: &Draft,
+    item: &OutboxItem,
+) {
+    world.proxy.set_fault(Fault::None);
+    anna.send_again(&item.id).expect("retry now");
+    wait_outbox(anna, &item.id, "sent after the retry", fully_sent).await;
+    wait_count(world, "customer", "INBOX", &draft.message_id, 1).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_smtp_fault_ends_with_zero_or_one_delivery_and_the_right_status() {
     let world = send_world(&["anna"]).await;
@@ -99,14 +140,8 @@ async fn every_smtp_fault_ends_with_zero_or_one_delivery_and_the_right_status() 
     let id = by_subject(&anna, "Broken servers");
 
     // 4xx on RCPT: retrying, nothing delivered; the retry delivers once.
-    world.proxy.set_fault(Fault::TempFailRcpt);
-    let draft = reply(&anna, id, "Try one.").await;
-    let item = send(&anna, &draft).await;
-    let retrying = wait_outbox(&anna, &item.id, "retrying", |i| {
-        matches!(i.status, OutboxStatus::Retrying { .. })
-    })
-    .await;
-    let OutboxStatus::Retrying { next_at, failure } = retrying.status else {
+    let (draft, retrying) = send_under(&world, &anna, id, Fault::TempFailRcpt, "retrying").await;
+    let OutboxStatus::Retrying { next_at, failure } = retrying.status.clone() else {
         unreachable!()
     };
     assert_eq!(failure.kind, SendFailureKind::TemporarilyRefused);
@@ -115,37 +150,19 @@ async fn every_smtp_fault_ends_with_zero_or_one_delivery_and_the_right_status() 
     assert!(next_at > baton::store::now_ms() + 20_000, "backs off");
     tokio::time::sleep(QUIET).await;
     assert_eq!(count(&world, "customer", "INBOX", &draft.message_id), 0);
-    world.proxy.set_fault(Fault::None);
-    anna.send_again(&item.id).expect("retry now");
-    wait_outbox(&anna, &item.id, "sent after the retry", fully_sent).await;
-    wait_count(&world, "customer", "INBOX", &draft.message_id, 1).await;
+    delivered_once_when_retried(&world, &anna, &draft, &retrying).await;
 
     // The server cannot be reached: retrying; nothing delivered.
-    world.proxy.set_fault(Fault::RefuseConnect);
-    let draft = reply(&anna, id, "Try two.").await;
-    let item = send(&anna, &draft).await;
-    let retrying = wait_outbox(&anna, &item.id, "retrying", |i| {
-        matches!(i.status, OutboxStatus::Retrying { .. })
-    })
-    .await;
+    let (draft, retrying) = send_under(&world, &anna, id, Fault::RefuseConnect, "retrying").await;
     assert!(matches!(
         retrying.status,
         OutboxStatus::Retrying { ref failure, .. } if failure.kind == SendFailureKind::Unreachable
     ));
-    world.proxy.set_fault(Fault::None);
-    anna.send_again(&item.id).expect("retry now");
-    wait_outbox(&anna, &item.id, "sent after the retry", fully_sent).await;
-    wait_count(&world, "customer", "INBOX", &draft.message_id, 1).await;
+    delivered_once_when_retried(&world, &anna, &draft, &retrying).await;
 
     // 5xx on DATA: failed for good, in plain terms, with the server's words; nothing
     // delivered and nothing retried.
-    world.proxy.set_fault(Fault::PermFailData);
-    let draft = reply(&anna, id, "Try three.").await;
-    let item = send(&anna, &draft).await;
-    let failed = wait_outbox(&anna, &item.id, "failed", |i| {
-        matches!(i.status, OutboxStatus::Failed { .. })
-    })
-    .await;
+    let (draft, failed) = send_under(&world, &anna, id, Fault::PermFailData, "failed").await;
     let OutboxStatus::Failed { failure } = failed.status else {
         unreachable!()
     };
@@ -170,13 +187,8 @@ async fn every_smtp_fault_ends_with_zero_or_one_delivery_and_the_right_status() 
 
     // The connection drops after the content, before the answer: Postfix delivered it.
     // Baton does not know, finds no copy in Sent, says "unknown" and never resends.
-    world.proxy.set_fault(Fault::DropAfterData);
-    let draft = reply(&anna, id, "Try four.").await;
-    let item = send(&anna, &draft).await;
-    let unknown = wait_outbox(&anna, &item.id, "unknown", |i| {
-        matches!(i.status, OutboxStatus::Unknown { .. })
-    })
-    .await;
+    let (draft, unknown) = send_under(&world, &anna, id, Fault::DropAfterData, "unknown").await;
+    let item = unknown.clone();
     assert!(matches!(
         unknown.status,
         OutboxStatus::Unknown { ref failure } if failure.kind == SendFailureKind::ConnectionLostAfterData

@@ -3,6 +3,7 @@
 //! most the last few seconds of typing.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::{Draft, DraftAttachment};
 use crate::durable;
@@ -11,21 +12,46 @@ use crate::problem::{Problem, ProblemCode, Result};
 /// One attached file may be at most this large; mail servers refuse far less.
 pub const MAX_ATTACHMENT: u64 = 100 * 1024 * 1024;
 
+/// Clones share one lock: the window's saves, attaching and the background copy to the
+/// Drafts folder each read, change and write a draft, and must not write over each
+/// other's change.
 #[derive(Debug, Clone)]
 pub struct DraftStore {
     dir: PathBuf,
+    lock: Arc<Mutex<()>>,
 }
 
 impl DraftStore {
     pub fn new(dir: &Path) -> DraftStore {
         DraftStore {
             dir: dir.to_path_buf(),
+            lock: Default::default(),
         }
+    }
+
+    fn locked(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn save(&self, draft: &Draft) -> Result<()> {
         check_id(&draft.id)?;
+        let _turn = self.locked();
         durable::write_json(&self.file(&draft.id), draft)
+    }
+
+    /// Reads draft `id`, lets `change` edit it, and writes it back, all in one turn: a
+    /// change made meanwhile elsewhere is not lost. Nothing is written when `change`
+    /// fails.
+    pub fn update<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Draft) -> Result<T>,
+    ) -> Result<(Draft, T)> {
+        let _turn = self.locked();
+        let mut draft = self.load(id)?;
+        let outcome = change(&mut draft)?;
+        durable::write_json(&self.file(id), &draft)?;
+        Ok((draft, outcome))
     }
 
     pub fn load(&self, id: &str) -> Result<Draft> {
@@ -56,6 +82,7 @@ impl DraftStore {
 
     pub fn remove(&self, id: &str) -> Result<()> {
         check_id(id)?;
+        let _turn = self.locked();
         durable::remove(&self.file(id))?;
         durable::remove(&self.attachments_dir(id))
     }
@@ -153,13 +180,9 @@ mod tests {
     use super::*;
     use crate::compose::{DraftKind, Threading};
 
-    #[test]
-    fn drafts_round_trip_with_attachments_and_refuse_path_ids() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = DraftStore::new(dir.path());
-        let id = new_id();
-        let mut draft = Draft {
-            id: id.clone(),
+    fn draft(id: &str) -> Draft {
+        Draft {
+            id: id.to_owned(),
             message_id: new_message_id("support@acme.test", 1),
             kind: DraftKind::New,
             conversation: None,
@@ -175,7 +198,15 @@ mod tests {
             threading: Threading::default(),
             baseline: None,
             server_copied_at: None,
-        };
+        }
+    }
+
+    #[test]
+    fn drafts_round_trip_with_attachments_and_refuse_path_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DraftStore::new(dir.path());
+        let id = new_id();
+        let mut draft = draft(&id);
         assert!(draft.message_id.ends_with("@acme.test"));
         let file = dir.path().join("invoice.pdf");
         std::fs::write(&file, b"%PDF-1.4").expect("write");
@@ -192,5 +223,42 @@ mod tests {
         for bad in ["../../etc/passwd", "x", "0123456789abcdeg"] {
             assert_eq!(store.load(bad).expect_err(bad).code, ProblemCode::NotFound);
         }
+    }
+
+    #[test]
+    fn changes_from_several_places_at_once_are_all_kept() {
+        // The window saving as the member types, a file being attached and the copy to
+        // the Drafts folder noting its time: each reads, changes and writes the draft.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DraftStore::new(dir.path());
+        let id = new_id();
+        store.save(&draft(&id)).expect("save");
+        std::thread::scope(|scope| {
+            for writer in ["a", "b", "c"] {
+                let store = store.clone();
+                let id = id.clone();
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        store
+                            .update(&id, |d| {
+                                d.body.push_str(writer);
+                                Ok(())
+                            })
+                            .expect("update");
+                    }
+                });
+            }
+        });
+        let body = store.load(&id).expect("load").body;
+        for writer in ["a", "b", "c"] {
+            assert_eq!(body.matches(writer).count(), 50, "{writer}: {body}");
+        }
+        // A change that fails writes nothing.
+        let refused = store.update(&id, |d| -> Result<()> {
+            d.body.clear();
+            Err(Problem::new(ProblemCode::FileFailed, "no"))
+        });
+        assert!(refused.is_err());
+        assert_eq!(store.load(&id).expect("load").body, body);
     }
 }

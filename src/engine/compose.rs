@@ -92,7 +92,7 @@ impl Engine {
     }
 
     fn drafts(&self) -> DraftStore {
-        DraftStore::new(&self.inner.profile.drafts_dir())
+        self.inner.drafts.clone()
     }
 
     /// Claims `id` for this member when nobody holds it (after a reply left).
@@ -246,20 +246,19 @@ impl Engine {
 
     /// Saves what the member typed; the Drafts folder gets a copy now and then.
     pub async fn save_draft(&self, edit: DraftEdit) -> Result<Draft> {
-        let drafts = self.drafts();
-        let mut draft = drafts.load(&edit.id)?;
-        draft.to = edit.to;
-        draft.cc = edit.cc;
-        draft.bcc = edit.bcc;
-        draft.subject = edit.subject;
-        draft.body = edit.body;
-        let now = now_ms();
-        // Typing saves every second or two; the Drafts folder gets a copy now and then.
-        let server_due = draft
-            .server_copied_at
-            .is_none_or(|at| now - at >= SERVER_DRAFT_EVERY_MS);
-        draft.saved_at = now;
-        drafts.save(&draft)?;
+        let (draft, server_due) = self.drafts().update(&edit.id, |draft| {
+            draft.to = edit.to;
+            draft.cc = edit.cc;
+            draft.bcc = edit.bcc;
+            draft.subject = edit.subject;
+            draft.body = edit.body;
+            let now = now_ms();
+            draft.saved_at = now;
+            // Typing saves every second or two; the Drafts folder gets a copy now and then.
+            Ok(draft
+                .server_copied_at
+                .is_none_or(|at| now - at >= SERVER_DRAFT_EVERY_MS))
+        })?;
         if server_due {
             self.copy_draft_to_server(&draft);
         }
@@ -318,10 +317,12 @@ impl Engine {
             };
             if mail.send(append).await.is_ok()
                 && let Ok(Ok(())) = answer.await
-                && let Ok(mut saved) = drafts.load(&id)
             {
-                saved.server_copied_at = Some(now_ms());
-                let _ = drafts.save(&saved);
+                // Only the copy's time: what the member typed meanwhile stays.
+                let _ = drafts.update(&id, |saved| {
+                    saved.server_copied_at = Some(now_ms());
+                    Ok(())
+                });
             }
         });
     }
@@ -363,7 +364,7 @@ impl Engine {
 
     pub async fn attach_file(&self, id: &str, path: &Path) -> Result<Draft> {
         let drafts = self.drafts();
-        let mut draft = drafts.load(id)?;
+        drafts.load(id)?;
         let attached = {
             let drafts = drafts.clone();
             let (id, path) = (id.to_owned(), path.to_path_buf());
@@ -374,17 +375,20 @@ impl Engine {
             )
             .await??
         };
-        draft.attachments.push(attached);
-        drafts.save(&draft)?;
+        let (draft, ()) = drafts.update(id, |draft| {
+            draft.attachments.push(attached);
+            Ok(())
+        })?;
         Ok(draft)
     }
 
     pub fn detach_file(&self, id: &str, attachment: &str) -> Result<Draft> {
         let drafts = self.drafts();
-        let mut draft = drafts.load(id)?;
-        drafts.detach(id, attachment)?;
-        draft.attachments.retain(|a| a.id != attachment);
-        drafts.save(&draft)?;
+        let (draft, ()) = drafts.update(id, |draft| {
+            drafts.detach(id, attachment)?;
+            draft.attachments.retain(|a| a.id != attachment);
+            Ok(())
+        })?;
         Ok(draft)
     }
 
