@@ -6,14 +6,42 @@ import { toProblem, type UiProblem } from '../problem';
 import type { Notices } from './notices.svelte';
 
 /**
+ * A list about the open conversation, read again on demand: only the newest request's
+ * answer is kept (a slow answer for a conversation left meanwhile is dropped).
+ */
+abstract class ConversationItems<T> {
+  id = $state<ConversationId | null>(null);
+  items = $state.raw<T[]>([]);
+  loading = $state(false);
+  problem = $state.raw<UiProblem | null>(null);
+
+  #request = 0;
+
+  protected abstract fetch(id: ConversationId): Promise<T[]>;
+
+  async load() {
+    const id = this.id;
+    if (!id) return;
+    const request = ++this.#request;
+    this.loading = this.items.length === 0;
+    try {
+      const items = await this.fetch(id);
+      if (request !== this.#request) return;
+      this.items = items;
+      this.problem = null;
+    } catch (error) {
+      if (request === this.#request) this.problem = toProblem(error);
+    } finally {
+      if (request === this.#request) this.loading = false;
+    }
+  }
+}
+
+/**
  * The internal notes of the open conversation. They live beside the mail, never in it:
  * nothing here reaches the composer or a quote.
  */
-export class ConversationNotes {
-  id = $state<ConversationId | null>(null);
-  items = $state.raw<Note[]>([]);
-  loading = $state(false);
-  problem = $state.raw<UiProblem | null>(null);
+export class ConversationNotes extends ConversationItems<Note> {
   /** What the member is typing into the "add a note" box. */
   draft = $state('');
   adding = $state(false);
@@ -25,11 +53,15 @@ export class ConversationNotes {
   /** A request to move focus into the note box (the N key); `seq` makes a repeat count. */
   focusRequest = $state(0);
 
-  #request = 0;
   readonly #notices: Notices;
 
   constructor(notices: Notices) {
+    super();
     this.#notices = notices;
+  }
+
+  protected fetch(id: ConversationId): Promise<Note[]> {
+    return ipc.listNotes(id);
   }
 
   /** The reading pane opened a conversation (or none). */
@@ -42,23 +74,6 @@ export class ConversationNotes {
     this.confirmDelete = null;
     this.problem = null;
     if (id) void this.load();
-  }
-
-  async load() {
-    const id = this.id;
-    if (!id) return;
-    const request = ++this.#request;
-    this.loading = this.items.length === 0;
-    try {
-      const notes = await ipc.listNotes(id);
-      if (request !== this.#request) return;
-      this.items = notes;
-      this.problem = null;
-    } catch (error) {
-      if (request === this.#request) this.problem = toProblem(error);
-    } finally {
-      if (request === this.#request) this.loading = false;
-    }
   }
 
   async add(): Promise<boolean> {
@@ -128,15 +143,13 @@ export class ConversationNotes {
 }
 
 /** The History tab: everything that happened to the open conversation, oldest first. */
-export class ConversationHistory {
-  id = $state<ConversationId | null>(null);
-  items = $state.raw<ActivityItem[]>([]);
-  loading = $state(false);
-  problem = $state.raw<UiProblem | null>(null);
+export class ConversationHistory extends ConversationItems<ActivityItem> {
   /** Whether the reading pane shows the history instead of the messages. */
   shown = $state(false);
 
-  #request = 0;
+  protected fetch(id: ConversationId): Promise<ActivityItem[]> {
+    return ipc.getActivity(id);
+  }
 
   show(id: ConversationId | null) {
     if (id === this.id) return;
@@ -154,22 +167,5 @@ export class ConversationHistory {
   /** The engine reported a change that may add to the history. */
   refresh() {
     if (this.shown) void this.load();
-  }
-
-  async load() {
-    const id = this.id;
-    if (!id) return;
-    const request = ++this.#request;
-    this.loading = this.items.length === 0;
-    try {
-      const items = await ipc.getActivity(id);
-      if (request !== this.#request) return;
-      this.items = items;
-      this.problem = null;
-    } catch (error) {
-      if (request === this.#request) this.problem = toProblem(error);
-    } finally {
-      if (request === this.#request) this.loading = false;
-    }
   }
 }
