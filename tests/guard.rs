@@ -6,7 +6,6 @@ mod common;
 
 use baton::compose::{GuardFinding, SendOptions, SendOutcome};
 use baton::conversation::TeamAction;
-use baton::team::{HostSettings, TeamServerState};
 use common::raw::RawImap;
 use common::sending::*;
 use common::*;
@@ -213,19 +212,7 @@ async fn live_banners_show_a_colleague_replying_right_now_and_the_holder() {
     );
     let anna = sending_engine(a.path(), &world, "anna").await;
     let bram = sending_engine(b.path(), &world, "bram").await;
-    anna.host_team_server(HostSettings {
-        port: 0,
-        open_to_network: false,
-    })
-    .await
-    .expect("anna hosts");
-    let invite = anna.invite_colleague("bram").await.expect("invite");
-    bram.join_team_server(invite).await.expect("bram joins");
-    wait_until(WAIT, "both are online with the team server", || {
-        matches!(anna.team().server, TeamServerState::Online { .. })
-            && matches!(bram.team().server, TeamServerState::Online { .. })
-    })
-    .await;
+    host_and_join(&anna, &bram, "bram").await;
     wait_synced(&anna).await;
     wait_synced(&bram).await;
     let id = by_subject(&anna, "Delivery address");

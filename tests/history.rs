@@ -11,13 +11,8 @@ use baton::conversation::TeamAction;
 use baton::engine::ActivityItem;
 use baton::notes::watch::TeamChange;
 use baton::secrets::{MemorySecrets, SecretStore};
-use baton::team::{HostSettings, TeamServerState};
 use common::raw::RawImap;
 use common::*;
-
-fn online(engine: &baton::Engine) -> bool {
-    matches!(engine.team().server, TeamServerState::Online { .. })
-}
 
 /// The team part of a history, in words a test can compare.
 fn team_steps(history: &[ActivityItem]) -> Vec<String> {
@@ -68,19 +63,8 @@ async fn the_team_servers_log_says_who_did_what_even_while_a_member_was_away() {
     .await;
     wait_synced(&anna).await;
     wait_synced(&bram).await;
-    anna.host_team_server(HostSettings {
-        port: 0,
-        open_to_network: false,
-    })
-    .await
-    .expect("anna hosts");
-    let invite = anna.invite_colleague("bram").await.expect("invite");
-    bram.join_team_server(invite).await.expect("bram joins");
+    host_and_join(&anna, &bram, "bram").await;
     wait_synced(&bram).await;
-    wait_until(WAIT, "both are online with the team server", || {
-        online(&anna) && online(&bram)
-    })
-    .await;
     let q0 = by_subject(&anna, "Question number 0");
 
     anna.act(q0, TeamAction::Claim).await.expect("claim");

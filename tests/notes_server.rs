@@ -16,13 +16,15 @@ use baton::dev::dovecot::Dovecot;
 use baton::notes::Note;
 use baton::notes::message::{Action, NoteMessage};
 use baton::problem::ProblemCode;
-use baton::team::{HostSettings, TeamServerState};
 use baton::team_authority::ImapAuthority;
 use baton::teamsync::protocol::{ErrorCode, NoteAction, NoteEvent, ServerFrame};
 use baton::teamsync::{
     Authority, ClientOptions, RunningServer, ServerConfig, TeamClient, TeamEvent, TeamServer, Trust,
 };
-use common::{WAIT, by_subject, engine, questions, team_dovecot, wait_synced, wait_until};
+use common::{
+    WAIT, by_subject, engine, host_and_join, online, questions, team_dovecot, wait_synced,
+    wait_until,
+};
 use teamsync_common::{Raw, fast, next};
 use tokio::sync::broadcast;
 
@@ -328,10 +330,6 @@ async fn the_imap_authority_writes_notes_as_the_member_and_an_empty_store_rebuil
     mailbox_view.shutdown().await;
 }
 
-fn online(engine: &Engine) -> bool {
-    matches!(engine.team().server, TeamServerState::Online { .. })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_between_members_go_through_a_hosted_server_and_without_it_through_the_mailbox() {
     let _turn = MAILBOX_TESTS.lock().await;
@@ -345,14 +343,7 @@ async fn notes_between_members_go_through_a_hosted_server_and_without_it_through
     let bram = engine(dir_b.path(), &dovecot, "bram", dovecot.imaps_port).await;
     wait_synced(&anna).await;
     wait_synced(&bram).await;
-    anna.host_team_server(HostSettings {
-        port: 0,
-        open_to_network: false,
-    })
-    .await
-    .expect("anna hosts");
-    let invite = anna.invite_colleague("bram").await.expect("invite");
-    bram.join_team_server(invite).await.expect("bram joins");
+    host_and_join(&anna, &bram, "bram").await;
     // A third member listens to the server itself: what it hears went through it.
     let watch = anna.invite_colleague("watcher").await.expect("invite");
     let secret = TeamClient::redeem(

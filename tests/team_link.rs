@@ -4,15 +4,10 @@
 
 mod common;
 
-use baton::Engine;
 use baton::conversation::TeamAction;
 use baton::problem::ProblemCode;
 use baton::team::{Activity, HostSettings, TeamServerState};
 use common::*;
-
-fn online(engine: &Engine) -> bool {
-    matches!(engine.team().server, TeamServerState::Online { .. })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hosted_team_server_carries_claims_and_presence_and_claims_survive_without_it() {

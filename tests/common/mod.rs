@@ -20,6 +20,7 @@ use baton::conversation::{ConversationId, ConversationSummary, View};
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
+use baton::team::{HostSettings, TeamServerState};
 
 pub const SHARED: &str = "support@brightdesk.example";
 
@@ -183,4 +184,26 @@ pub fn questions(n: usize) -> Vec<(String, i64, String, Vec<u8>)> {
             )
         })
         .collect()
+}
+
+/// Whether the engine is connected to its team server.
+pub fn online(engine: &Engine) -> bool {
+    matches!(engine.team().server, TeamServerState::Online { .. })
+}
+
+/// `host` hosts the team server on loopback and `member` (with the id `name`) joins it
+/// with an invitation; returns once both are online with it.
+pub async fn host_and_join(host: &Engine, member: &Engine, name: &str) {
+    host.host_team_server(HostSettings {
+        port: 0,
+        open_to_network: false,
+    })
+    .await
+    .expect("hosting the team server");
+    let invite = host.invite_colleague(name).await.expect("invite");
+    member.join_team_server(invite).await.expect("joining");
+    wait_until(WAIT, "both are online with the team server", || {
+        online(host) && online(member)
+    })
+    .await;
 }
