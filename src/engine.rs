@@ -231,7 +231,9 @@ impl Engine {
         let outbox = Arc::new(self.outbox_worker(&connection, &mail, (&sync_now, &wake), &cancel));
         let member = connection.account.member_id.clone();
         let connection_member = member.clone();
-        let team = self.team_link(&member, &ctx, &actions).await;
+        let team = self
+            .team_link(&member, &ctx, &actions, (&sync_now, &wake))
+            .await;
         let worker = SyncWorker {
             connection: connection.clone(),
             ctx: ctx.clone(),
@@ -331,6 +333,7 @@ impl Engine {
         member: &str,
         ctx: &SyncContext,
         actions: &mpsc::Sender<ActionRequest>,
+        sync: (&Arc<SyncNow>, &Arc<Notify>),
     ) -> Option<Arc<TeamLink>> {
         let settings = match self.inner.profile.team_server() {
             Ok(settings) => settings?,
@@ -350,11 +353,13 @@ impl Engine {
         .and_then(|r| r)
         .ok()
         .flatten()?;
+        let (sync_now, wake) = (sync.0.clone(), sync.1.clone());
         let team = TeamContext {
             me: member.to_owned(),
             sync: ctx.clone(),
             hosting: self.inner.hosting.clone(),
             notes_wake: self.inner.notes_wake.clone(),
+            read_sent: Arc::new(move || sync_now.nudge(&wake)),
         };
         Some(Arc::new(TeamLink::start(
             &settings,
@@ -680,13 +685,12 @@ impl Engine {
             .as_ref()
             .map_or(TeamServerState::NotConfigured, |link| link.state());
         // Not `self.member()`: that takes the lock held here.
-        TeamContext {
-            me: running.member.clone(),
-            sync: running.ctx.clone(),
-            hosting: self.inner.hosting.clone(),
-            notes_wake: self.inner.notes_wake.clone(),
-        }
-        .overview(server)
+        crate::team_link::overview(
+            &running.member,
+            &running.ctx,
+            self.inner.hosting.load(Ordering::SeqCst),
+            server,
+        )
     }
 
     /// The team state of conversations: all that are held or not open when `ids` is

@@ -44,6 +44,9 @@ pub enum TeamStateHome {
 pub enum Activity {
     Viewing,
     Replying,
+    /// A reply is in the colleague's outbox: waiting out the undo window (or send
+    /// later), being sent, or being filed in Sent. Their guard counts it as given.
+    Sending,
 }
 
 /// One colleague's presence on a conversation.
@@ -51,6 +54,20 @@ pub enum Activity {
 pub struct Presence {
     pub member: String,
     pub activity: Activity,
+    /// With `Sending`: when the reply leaves, on this computer's clock (milliseconds);
+    /// `None` while it is being handed to the mail server.
+    #[ts(type = "number | null")]
+    pub leaves_at: Option<i64>,
+    /// With `Sending`: the reply's Message-ID, so its copy in Sent is known as the same
+    /// reply.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub message_id: Option<String>,
+    /// With `Sending`: the team server's order of replies on their way (smaller came
+    /// first), the same on every computer.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub turn: Option<u64>,
 }
 
 /// Everything the window shows about the team at a glance.

@@ -2,7 +2,7 @@
 //! make colleagues' changes show at once, and it carries presence. When it is down the
 //! engine works straight on the mailbox and says so (see `TeamServerState`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -12,6 +12,7 @@ use crate::contract::Action;
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
 use crate::notes::message::NoteMessage;
+use crate::outbox::Outgoing;
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::sync::folder::SyncContext;
 use crate::sync::team::ActionRequest;
@@ -19,7 +20,9 @@ use crate::team::{
     Activity, Presence, PresenceOn, TeamOverview, TeamServerSettings, TeamServerState,
     TeamStateHome,
 };
-use crate::teamsync::{self, ClientOptions, ErrorCode, Mode, TeamClient, TeamEvent, Trust};
+use crate::teamsync::{
+    self, ClientOptions, ErrorCode, Mode, OwnMark, TeamClient, TeamEvent, Trust,
+};
 
 /// How long a conversation's history waits for the team server's log.
 const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -29,8 +32,52 @@ const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 struct Known {
     server: Option<TeamServerState>,
     authoritative: bool,
-    /// Presence per conversation (by the server's conversation id), per member.
-    presence: HashMap<String, Vec<teamsync::protocol::PresenceEntry>>,
+    /// Presence per conversation (by the server's conversation id), per member, this
+    /// member's own included (its turn orders its replies among colleagues').
+    presence: HashMap<String, Vec<Seen>>,
+}
+
+/// A presence entry as it arrived, with its leaving time on this computer's clock.
+struct Seen {
+    entry: teamsync::protocol::PresenceEntry,
+    leaves_at: Option<i64>,
+}
+
+impl Seen {
+    fn arrived(entry: teamsync::protocol::PresenceEntry) -> Seen {
+        let leaves_at = entry
+            .leaves_in_ms
+            .map(|ms| crate::store::now_ms() + i64::try_from(ms).unwrap_or(i64::MAX / 2));
+        Seen { entry, leaves_at }
+    }
+}
+
+/// What this member tells the team, per conversation: what the window is doing, and the
+/// replies on their way out of this computer's outbox (those show over the window's).
+#[derive(Default)]
+struct Own {
+    window: HashMap<ConversationId, Activity>,
+    outgoing: BTreeMap<ConversationId, Outgoing>,
+    /// What the server was last told.
+    told: HashMap<ConversationId, OwnMark>,
+}
+
+impl Own {
+    fn mark(&self, id: ConversationId) -> OwnMark {
+        if let Some(out) = self.outgoing.get(&id) {
+            return OwnMark {
+                activity: teamsync::Activity::Sending,
+                leaves_at: out.leaves_at,
+                message_id: Some(out.message_id.clone()),
+            };
+        }
+        OwnMark::of(match self.window.get(&id) {
+            Some(Activity::Viewing) => teamsync::Activity::Viewing,
+            Some(Activity::Replying) => teamsync::Activity::Replying,
+            // The window never says "sending"; the outbox does.
+            Some(Activity::Sending) | None => teamsync::Activity::None,
+        })
+    }
 }
 
 /// Who this member is and what the mailbox says about the team: enough to describe the
@@ -44,32 +91,54 @@ pub struct TeamContext {
     /// Wakes the engine's notes reading: a colleague's note arrives at once, not when
     /// IDLE gets round to the keyword.
     pub notes_wake: Arc<tokio::sync::Notify>,
+    /// Asks the sync connection to read Sent now: a colleague's reply was just filed.
+    pub read_sent: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl TeamContext {
     pub fn overview(&self, server: TeamServerState) -> TeamOverview {
-        let mut members = self.sync.keywords.members();
-        if !self.me.is_empty() {
-            members.insert(self.me.clone());
-        }
-        let state_home = match self.sync.keywords.custom_supported() {
-            Some(true) => TeamStateHome::Keywords,
-            Some(false) => TeamStateHome::TeamServer,
-            None => TeamStateHome::Unknown,
-        };
-        TeamOverview {
-            me: self.me.clone(),
-            members: members.into_iter().collect(),
+        overview(
+            &self.me,
+            &self.sync,
+            self.hosting.load(std::sync::atomic::Ordering::SeqCst),
             server,
-            state_home,
-            hosting: self.hosting.load(std::sync::atomic::Ordering::SeqCst),
-        }
+        )
+    }
+}
+
+/// The team as the window shows it: who uses Baton on this mailbox (their claim keyword
+/// is known to it), the server's link, where the team state lives.
+pub fn overview(
+    me: &str,
+    sync: &SyncContext,
+    hosting: bool,
+    server: TeamServerState,
+) -> TeamOverview {
+    let mut members = sync.keywords.members();
+    if !me.is_empty() {
+        members.insert(me.to_owned());
+    }
+    let state_home = match sync.keywords.custom_supported() {
+        Some(true) => TeamStateHome::Keywords,
+        Some(false) => TeamStateHome::TeamServer,
+        None => TeamStateHome::Unknown,
+    };
+    TeamOverview {
+        me: me.to_owned(),
+        members: members.into_iter().collect(),
+        server,
+        state_home,
+        hosting,
     }
 }
 
 pub struct TeamLink {
     client: TeamClient,
     known: Arc<Mutex<Known>>,
+    /// Taken while the server is told, so two changes reach it in the order they were
+    /// decided.
+    own: tokio::sync::Mutex<Own>,
+    me: String,
     task: JoinHandle<()>,
 }
 
@@ -94,10 +163,13 @@ impl TeamLink {
             server: Some(TeamServerState::Connecting),
             ..Known::default()
         }));
+        let me = team.me.clone();
         let task = tokio::spawn(listen(events, known.clone(), team, refresh));
         TeamLink {
             client,
             known,
+            own: Default::default(),
+            me,
             task,
         }
     }
@@ -198,18 +270,62 @@ impl TeamLink {
         }
     }
 
+    /// What the window is doing on conversation `id` (`None`: nothing).
     pub async fn report(&self, id: ConversationId, activity: Option<Activity>) {
-        let activity = match activity {
-            Some(Activity::Viewing) => teamsync::Activity::Viewing,
-            Some(Activity::Replying) => teamsync::Activity::Replying,
-            None => teamsync::Activity::None,
+        let mut own = self.own.lock().await;
+        match activity {
+            Some(activity) => own.window.insert(id, activity),
+            None => own.window.remove(&id),
         };
-        self.client.presence(&id.0.to_string(), activity).await;
+        self.tell(&mut own, id).await;
+    }
+
+    /// The replies on their way out of this computer's outbox, per conversation: shown
+    /// to colleagues as "sending" until their copy is in Sent.
+    pub async fn set_outgoing(&self, outgoing: BTreeMap<ConversationId, Outgoing>) {
+        let mut own = self.own.lock().await;
+        let touched: BTreeSet<ConversationId> = own
+            .outgoing
+            .keys()
+            .chain(outgoing.keys())
+            .copied()
+            .collect();
+        own.outgoing = outgoing;
+        for id in touched {
+            self.tell(&mut own, id).await;
+        }
+    }
+
+    /// Tells the server what this member now does on `id`, if that changed.
+    async fn tell(&self, own: &mut Own, id: ConversationId) {
+        let mark = own.mark(id);
+        let told = own.told.get(&id).cloned().unwrap_or_default();
+        if mark == told {
+            return;
+        }
+        if mark.activity == teamsync::Activity::None {
+            own.told.remove(&id);
+        } else {
+            own.told.insert(id, mark.clone());
+        }
+        self.client.mark(&id.0.to_string(), mark).await;
     }
 
     /// Colleagues' presence on conversation `id` (never this member's own).
     pub fn presence(&self, id: ConversationId, me: &str) -> Vec<Presence> {
         present(&self.known(), &id.0.to_string(), me)
+    }
+
+    /// The team server's turn for this member's reply on its way on `id`, once the
+    /// server has said it; a colleague's reply with an earlier turn goes first.
+    pub fn own_turn(&self, id: ConversationId) -> Option<u64> {
+        self.known()
+            .presence
+            .get(&id.0.to_string())
+            .into_iter()
+            .flatten()
+            .find(|s| s.entry.member == self.me && s.entry.activity == teamsync::Activity::Sending)
+            .and_then(|s| s.entry.turn)
     }
 
     pub async fn shutdown(self) {
@@ -255,16 +371,20 @@ fn present(known: &Known, conversation: &str, me: &str) -> Vec<Presence> {
         .get(conversation)
         .into_iter()
         .flatten()
-        .filter(|e| e.member != me)
-        .filter_map(|e| {
-            let activity = match e.activity {
+        .filter(|s| s.entry.member != me)
+        .filter_map(|s| {
+            let activity = match s.entry.activity {
                 teamsync::Activity::Viewing => Activity::Viewing,
                 teamsync::Activity::Replying => Activity::Replying,
+                teamsync::Activity::Sending => Activity::Sending,
                 teamsync::Activity::None => return None,
             };
             Some(Presence {
-                member: e.member.clone(),
+                member: s.entry.member.clone(),
                 activity,
+                leaves_at: s.leaves_at,
+                message_id: s.entry.message_id.clone(),
+                turn: s.entry.turn,
             })
         })
         .collect();
@@ -385,22 +505,36 @@ async fn listen(
                         .presence
                         .entry(entry.conversation.clone())
                         .or_default()
-                        .push(entry);
+                        .push(Seen::arrived(entry));
                 }
                 drop(known);
                 team.sync.events.emit(EngineEvent::Resync);
             }
             TeamEvent::Presence(entry) => {
                 let conversation = entry.conversation.clone();
-                let present_now = {
+                let (present_now, reply_filed) = {
                     let mut known = lock();
                     let list = known.presence.entry(conversation.clone()).or_default();
-                    list.retain(|e| e.member != entry.member);
+                    let was_sending = list.iter().any(|s| {
+                        s.entry.member == entry.member
+                            && s.entry.activity == teamsync::Activity::Sending
+                    });
+                    list.retain(|s| s.entry.member != entry.member);
+                    let sending = entry.activity == teamsync::Activity::Sending;
+                    let colleague = entry.member != team.me;
                     if entry.activity != teamsync::Activity::None {
-                        list.push(entry);
+                        list.push(Seen::arrived(entry));
                     }
-                    present(&known, &conversation, &team.me)
+                    (
+                        present(&known, &conversation, &team.me),
+                        colleague && was_sending && !sending,
+                    )
                 };
+                if reply_filed {
+                    // A colleague's reply just reached Sent (or was taken back): read
+                    // Sent now, so the conversation shows it rather than in a minute.
+                    (team.read_sent)();
+                }
                 if let Ok(id) = conversation.parse::<u64>() {
                     team.sync.events.emit(EngineEvent::Presence {
                         presence: PresenceOn {

@@ -62,7 +62,9 @@ async fn guarded(engine: &baton::Engine, draft: &baton::compose::Draft) -> Vec<G
             assert!(report.checked_live, "the send-time check reads the mailbox");
             report.findings
         }
-        SendOutcome::Queued { item } => panic!("sent without a warning: {item:?}"),
+        SendOutcome::Queued { item } | SendOutcome::Held { item } => {
+            panic!("into the outbox without a warning: {item:?}")
+        }
     }
 }
 
@@ -179,7 +181,8 @@ async fn replies_from_outlook_or_a_phone_and_new_customer_mail_are_found_in_imap
             by: String::new(),
             at: None,
             preview: String::new(),
-            message: None
+            message: None,
+            message_id: None,
         }]
     );
 

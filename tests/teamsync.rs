@@ -462,6 +462,8 @@ async fn presence_is_shared_and_expires() {
         mailbox: None,
         conversation: "c1".into(),
         activity: Activity::Viewing,
+        leaves_in_ms: None,
+        message_id: None,
     };
     raw.send(&serde_json::to_string(&frame).expect("json"))
         .await;

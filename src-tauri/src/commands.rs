@@ -7,7 +7,8 @@ use std::time::Instant;
 use baton::Engine;
 use baton::account::AccountSettings;
 use baton::compose::{
-    ComposeSettings, Draft, DraftEdit, DraftKind, GuardReport, SendOptions, SendOutcome, Template,
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, SendOptions,
+    SendOutcome, Template,
 };
 use baton::connectivity::Connectivity;
 use baton::conversation::{
@@ -327,8 +328,18 @@ pub async fn recheck_sent(engine: State<'_, Engine>, id: String) -> Result<Outbo
 }
 
 #[tauri::command]
-pub fn discard_outbox(engine: State<'_, Engine>, id: String) -> Result<()> {
-    engine.discard_outbox(&id)
+pub async fn discard_outbox(engine: State<'_, Engine>, id: String) -> Result<()> {
+    engine.discard_outbox(&id).await
+}
+
+/// Sends a held message anyway, having seen exactly `despite`.
+#[tauri::command]
+pub async fn send_held(
+    engine: State<'_, Engine>,
+    id: String,
+    despite: Vec<GuardFinding>,
+) -> Result<OutboxItem> {
+    engine.send_held(&id, despite).await
 }
 
 #[tauri::command]

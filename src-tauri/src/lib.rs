@@ -108,6 +108,7 @@ pub fn build_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::mark_sent,
             commands::recheck_sent,
             commands::discard_outbox,
+            commands::send_held,
             commands::list_templates,
             commands::save_template,
             commands::delete_template,

@@ -174,6 +174,13 @@ fn act(dir: &Path, args: &[String]) -> Result<(), String> {
     };
     let member = flag("--member")?;
     let subject = flag("--subject")?;
+    // Replies leave at once unless the colleague has an undo window.
+    let undo = match flag("--undo") {
+        Ok(seconds) => seconds
+            .parse::<u32>()
+            .map_err(|_| "--undo is a number of seconds".to_owned())?,
+        Err(_) => 0,
+    };
     let what = args.last().cloned().unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -186,13 +193,13 @@ fn act(dir: &Path, args: &[String]) -> Result<(), String> {
         let engine = Engine::open(profile, secrets)
             .await
             .map_err(|e| e.to_string())?;
-        let result = act_on(&engine, &subject, &what).await;
+        let result = act_on(&engine, &subject, &what, undo).await;
         engine.shutdown().await;
         result
     })
 }
 
-async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String> {
+async fn act_on(engine: &Engine, subject: &str, what: &str, undo: u32) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let wait = |what: &str| {
         if Instant::now() > deadline {
@@ -239,7 +246,7 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
         "reply" => {
             // A colleague answers the customer: through the guard and the outbox, at once.
             let mut settings = engine.compose_settings().map_err(|e| e.to_string())?;
-            settings.undo_seconds = 0;
+            settings.undo_seconds = undo;
             engine
                 .save_compose_settings(settings)
                 .map_err(|e| e.to_string())?;
@@ -269,7 +276,7 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
                     .await
                     .map_err(|e| e.to_string())?
                 {
-                    SendOutcome::Queued { item } => break item,
+                    SendOutcome::Queued { item } | SendOutcome::Held { item } => break item,
                     SendOutcome::Guarded { report } => {
                         println!("the guard found: {:?}; sending anyway", report.findings);
                         despite = report.findings;
@@ -277,12 +284,20 @@ async fn act_on(engine: &Engine, subject: &str, what: &str) -> Result<(), String
                 }
                 wait("the guard to let the reply go")?;
             };
+            println!("queued: leaves in {undo} s");
             loop {
                 let now = engine.outbox_items().into_iter().find(|i| i.id == item.id);
                 match now.map(|i| i.status) {
                     Some(OutboxStatus::Sent {
                         sent_copy: true, ..
                     }) => break,
+                    Some(OutboxStatus::Held { findings }) => {
+                        println!("held before leaving: {findings:?}; sending anyway");
+                        engine
+                            .send_held(&item.id, findings)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
                     Some(OutboxStatus::Failed { failure } | OutboxStatus::Unknown { failure }) => {
                         return Err(format!("the reply did not go out: {failure:?}"));
                     }

@@ -50,8 +50,35 @@ pub struct TeamNow<'a> {
     pub me: &'a str,
     /// Members with a reply open on it (presence).
     pub replying: &'a [String],
+    /// Colleagues' replies on their way (presence: in their outbox, not yet in Sent).
+    pub sending: &'a [Sending],
     pub owner: Option<&'a str>,
     pub owner_since: Option<i64>,
+}
+
+/// A colleague's reply on its way, as the team server passes it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sending {
+    pub member: String,
+    pub leaves_at: Option<i64>,
+    pub message_id: Option<String>,
+    /// The team server's order of replies on their way (smaller was first).
+    pub turn: Option<u64>,
+}
+
+/// The colleagues' replies that were on their way before this member's (by the team
+/// server's turns): those go first, and this one waits for the member. Without a turn of
+/// our own (the server has not answered yet) every colleague's reply counts as earlier,
+/// which holds rather than risks a second reply.
+pub fn sending_before(sending: &[Sending], mine: Option<u64>) -> Vec<Sending> {
+    sending
+        .iter()
+        .filter(|s| match (s.turn, mine) {
+            (Some(theirs), Some(mine)) => theirs < mine,
+            _ => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// What the member should know. `own` are the Message-IDs of this member's own
@@ -86,6 +113,7 @@ pub fn findings(
                 at: Some(message.date),
                 preview: message.preview.clone(),
                 message: Some(message.key.clone()),
+                message_id: Some(message.message_id.clone()),
             });
         } else {
             found.push(GuardFinding::CustomerWrote {
@@ -106,15 +134,41 @@ pub fn findings(
             && known.contains(m.message_id.as_str())
             && !answered_before.contains(m.message_id.as_str())
     });
-    if newly_answered && !replied_seen {
+    // A colleague's reply on its way whose copy is already in Sent was reported above.
+    let mut sending: Vec<&Sending> = team
+        .sending
+        .iter()
+        .filter(|s| s.member != team.me)
+        .filter(|s| {
+            s.message_id
+                .as_deref()
+                .is_none_or(|id| !reported.contains(id))
+        })
+        .collect();
+    sending.sort_by_key(|s| (s.turn, s.member.clone()));
+    sending.dedup_by(|a, b| a.member == b.member && a.message_id == b.message_id);
+    // The flag of a reply we know is on its way is that reply's, named below.
+    if newly_answered && !replied_seen && sending.is_empty() {
         found.push(GuardFinding::ColleagueReplied {
             by: String::new(),
             at: None,
             preview: String::new(),
             message: None,
+            message_id: None,
         });
     }
-    let mut replying: Vec<&String> = team.replying.iter().filter(|m| *m != team.me).collect();
+    for s in &sending {
+        found.push(GuardFinding::ColleagueSending {
+            member: s.member.clone(),
+            leaves_at: s.leaves_at,
+            message_id: s.message_id.clone(),
+        });
+    }
+    let mut replying: Vec<&String> = team
+        .replying
+        .iter()
+        .filter(|m| *m != team.me && !team.sending.iter().any(|s| &s.member == *m))
+        .collect();
     replying.sort();
     replying.dedup();
     for member in replying {
@@ -141,10 +195,53 @@ pub fn unacknowledged(found: Vec<GuardFinding>, despite: &[GuardFinding]) -> Vec
         .collect()
 }
 
-/// Two findings are the same news (a preview fetched later does not make it new).
+/// What holds a message at the last check before it leaves: news since Send that the
+/// member did not choose to send despite. A colleague merely writing a reply is not a
+/// reply given; their own guard meets this one when they send.
+pub fn last_check_news(found: Vec<GuardFinding>, despite: &[GuardFinding]) -> Vec<GuardFinding> {
+    unacknowledged(found, despite)
+        .into_iter()
+        .filter(|f| !matches!(f, GuardFinding::ColleagueReplying { .. }))
+        .collect()
+}
+
+/// Two findings are the same news (a preview fetched later does not make it new; a
+/// reply seen on its way and later in Sent is one reply).
 fn same(a: &GuardFinding, b: &GuardFinding) -> bool {
     use GuardFinding::*;
     match (a, b) {
+        (
+            ColleagueSending {
+                member: a,
+                message_id: ma,
+                ..
+            },
+            ColleagueSending {
+                member: b,
+                message_id: mb,
+                ..
+            },
+        ) => a == b && ma == mb,
+        (
+            ColleagueSending {
+                message_id: Some(sending),
+                ..
+            },
+            ColleagueReplied {
+                message_id: Some(sent),
+                ..
+            },
+        )
+        | (
+            ColleagueReplied {
+                message_id: Some(sent),
+                ..
+            },
+            ColleagueSending {
+                message_id: Some(sending),
+                ..
+            },
+        ) => sending == sent,
         (
             ColleagueReplied {
                 message: ma,
@@ -202,6 +299,7 @@ mod tests {
         TeamNow {
             me: "anna",
             replying: &[],
+            sending: &[],
             owner: None,
             owner_since: None,
         }
@@ -252,7 +350,8 @@ mod tests {
                 by: String::new(),
                 at: None,
                 preview: String::new(),
-                message: None
+                message: None,
+                message_id: None,
             }]
         );
         // Already answered when the draft started: not news.
@@ -270,6 +369,7 @@ mod tests {
         let team = TeamNow {
             me: "anna",
             replying: &replying,
+            sending: &[],
             owner: Some("chloe"),
             owner_since: Some(5),
         };
@@ -316,5 +416,123 @@ mod tests {
             },
         ];
         assert_eq!(unacknowledged(now.clone(), &seen), now[1..].to_vec());
+    }
+
+    fn on_its_way(member: &str, message_id: &str, turn: u64) -> Sending {
+        Sending {
+            member: member.into(),
+            leaves_at: Some(8_000),
+            message_id: Some(message_id.into()),
+            turn: Some(turn),
+        }
+    }
+
+    #[test]
+    fn a_colleagues_reply_on_its_way_counts_as_given_and_names_them() {
+        let start = vec![message("c1", FolderRole::Inbox, false, false)];
+        let baseline = Baseline::of(&start);
+        let sending = vec![on_its_way("bram", "b1", 4)];
+        let replying = vec!["bram".to_owned()];
+        let team = TeamNow {
+            sending: &sending,
+            replying: &replying,
+            ..alone()
+        };
+        let found = findings(&baseline, &[], &start, &team);
+        // Sending says more than replying: one finding for bram.
+        assert_eq!(
+            found,
+            vec![GuardFinding::ColleagueSending {
+                member: "bram".into(),
+                leaves_at: Some(8_000),
+                message_id: Some("b1".into()),
+            }]
+        );
+        // Its copy reached Sent and set the answered flag: one reply, found in Sent.
+        let mut now = start.clone();
+        now.push(message("b1", FolderRole::Sent, true, false));
+        now[0].answered = true;
+        let found = findings(&baseline, &[], &now, &team);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            matches!(&found[0], GuardFinding::ColleagueReplied { message_id: Some(id), .. } if id == "b1")
+        );
+        // The flag came before the copy was read: the reply on its way explains it.
+        let mut flagged = start.clone();
+        flagged[0].answered = true;
+        let found = findings(&baseline, &[], &flagged, &team);
+        assert!(
+            matches!(&found[..], [GuardFinding::ColleagueSending { member, .. }] if member == "bram")
+        );
+    }
+
+    #[test]
+    fn a_reply_sent_despite_on_its_way_is_the_same_news_once_in_sent() {
+        let on_way = GuardFinding::ColleagueSending {
+            member: "bram".into(),
+            leaves_at: Some(1),
+            message_id: Some("b1".into()),
+        };
+        let in_sent = GuardFinding::ColleagueReplied {
+            by: "Bram from Acme".into(),
+            at: Some(2),
+            preview: String::new(),
+            message: None,
+            message_id: Some("b1".into()),
+        };
+        assert!(unacknowledged(vec![in_sent.clone()], std::slice::from_ref(&on_way)).is_empty());
+        assert!(unacknowledged(vec![on_way.clone()], std::slice::from_ref(&in_sent)).is_empty());
+        // Undone and sent again by bram: a new reply.
+        let again = GuardFinding::ColleagueSending {
+            member: "bram".into(),
+            leaves_at: Some(5),
+            message_id: Some("b2".into()),
+        };
+        assert_eq!(unacknowledged(vec![again.clone()], &[on_way]), vec![again]);
+    }
+
+    #[test]
+    fn the_earlier_turn_goes_first() {
+        let sending = vec![on_its_way("bram", "b1", 3), on_its_way("chloe", "c1", 7)];
+        let before = |mine| {
+            sending_before(&sending, mine)
+                .into_iter()
+                .map(|s| s.member)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(before(Some(5)), ["bram"]);
+        assert_eq!(before(Some(1)), Vec::<String>::new());
+        assert_eq!(before(Some(9)), ["bram", "chloe"]);
+        // Our own turn not heard yet: every colleague's counts as earlier.
+        assert_eq!(before(None), ["bram", "chloe"]);
+    }
+
+    #[test]
+    fn the_last_check_holds_for_replies_and_customer_news_not_for_a_draft_open() {
+        let replying = GuardFinding::ColleagueReplying {
+            member: "bram".into(),
+        };
+        let wrote = GuardFinding::CustomerWrote {
+            from: Correspondent {
+                name: "Jan".into(),
+                address: "jan@x.nl".into(),
+            },
+            at: 1,
+            preview: String::new(),
+            message: message("c2", FolderRole::Inbox, false, false).key,
+        };
+        let owned = GuardFinding::OwnedByOther {
+            member: "bram".into(),
+            since: None,
+        };
+        assert_eq!(
+            last_check_news(vec![replying, wrote.clone(), owned.clone()], &[]),
+            vec![wrote.clone(), owned.clone()]
+        );
+        // Sent despite bram holding it: only the customer's news holds it.
+        assert_eq!(
+            last_check_news(vec![wrote.clone(), owned.clone()], &[owned]),
+            vec![wrote]
+        );
     }
 }

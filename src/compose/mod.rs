@@ -161,6 +161,18 @@ pub enum GuardFinding {
         at: Option<i64>,
         preview: String,
         message: Option<MessageKey>,
+        /// The reply's Message-ID, when there is a message.
+        #[serde(default)]
+        message_id: Option<String>,
+    },
+    /// A colleague's reply is on its way: in their outbox (the undo window, send later,
+    /// a retry) or being sent. It counts as a reply given.
+    ColleagueSending {
+        member: String,
+        /// When it leaves (this computer's clock); `None` while it is being sent.
+        #[ts(type = "number | null")]
+        leaves_at: Option<i64>,
+        message_id: Option<String>,
     },
     /// A colleague has a reply open on this conversation right now.
     ColleagueReplying { member: String },
@@ -191,10 +203,12 @@ pub struct SendOptions {
     pub despite: Vec<GuardFinding>,
 }
 
-/// The answer to a send: held back by the guard, or in the outbox.
+/// The answer to a send: held back by the guard (still a draft), in the outbox, or in
+/// the outbox but held because a colleague got the claim first (the item says who).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SendOutcome {
     Guarded { report: GuardReport },
     Queued { item: crate::outbox::OutboxItem },
+    Held { item: crate::outbox::OutboxItem },
 }

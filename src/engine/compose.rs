@@ -15,14 +15,16 @@ use crate::compose::guard::{self, Baseline, TeamNow};
 use crate::compose::quote::{self, Lang, Source};
 use crate::compose::templates::{self, Placeholders};
 use crate::compose::{
-    ComposeSettings, Draft, DraftEdit, DraftKind, GuardReport, SendOptions, SendOutcome, Template,
-    TemplateKind, Threading,
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, SendOptions,
+    SendOutcome, Template, TemplateKind, Threading,
 };
 use crate::contract::Status;
 use crate::conversation::{ConversationId, FolderRole, MessageKey, TeamAction};
 use crate::outbox::smtp::SmtpTarget;
 use crate::outbox::store::{AfterSend, Entry, OutboxStore, Phase};
-use crate::outbox::worker::{ClaimHook, OutboxWorker, TargetSource, server_saves_sent};
+use crate::outbox::worker::{
+    ChangeHook, CheckHook, ClaimHook, LastCheck, OutboxWorker, TargetSource, server_saves_sent,
+};
 use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::store::now_ms;
@@ -73,8 +75,28 @@ impl Engine {
                 let Some(inner) = engine.upgrade() else {
                     return Ok(());
                 };
-                Engine { inner }.claim_if_free(id).await
+                match (Engine { inner }).claim_if_free(id).await {
+                    // Someone else took it meanwhile: theirs it is.
+                    Err(problem) if problem.code == ProblemCode::ClaimConflict => Ok(()),
+                    other => other.map(|_| ()),
+                }
             })
+        });
+        let engine = Arc::downgrade(&self.inner);
+        let check: CheckHook = Arc::new(move |entry| {
+            let engine = engine.clone();
+            Box::pin(async move {
+                match engine.upgrade() {
+                    Some(inner) => Engine { inner }.last_check(entry).await,
+                    None => LastCheck::Wait("Baton is shutting down".to_owned()),
+                }
+            })
+        });
+        let engine = Arc::downgrade(&self.inner);
+        let changed: ChangeHook = Arc::new(move || {
+            if let Some(inner) = engine.upgrade() {
+                tokio::spawn(async move { Engine { inner }.publish_outgoing().await });
+            }
         });
         OutboxWorker {
             store: OutboxStore::new(&self.inner.profile.outbox_dir()),
@@ -83,6 +105,8 @@ impl Engine {
             events: self.inner.events.clone(),
             mail: mail.clone(),
             claim,
+            check,
+            changed,
             server_saves_sent: server_saves_sent(&connection.account.smtp.host),
             sync_now: sync.0.clone(),
             sync_wake: sync.1.clone(),
@@ -95,20 +119,17 @@ impl Engine {
         self.inner.drafts.clone()
     }
 
-    /// Claims `id` for this member when nobody holds it (after a reply left).
-    async fn claim_if_free(&self, id: ConversationId) -> Result<()> {
+    /// Claims `id` for this member when nobody holds it; true when this took it. A
+    /// colleague who got there first is a `ClaimConflict` naming them.
+    async fn claim_if_free(&self, id: ConversationId) -> Result<bool> {
         let Some(ctx) = self.ready().await else {
-            return Ok(());
+            return Ok(false);
         };
         let free = ctx.store().team_state(id).owner.is_none();
         if !free {
-            return Ok(());
+            return Ok(false);
         }
-        match self.act(id, TeamAction::Claim).await {
-            // Someone else took it meanwhile: theirs it is.
-            Err(problem) if problem.code == ProblemCode::ClaimConflict => Ok(()),
-            other => other,
-        }
+        self.act(id, TeamAction::Claim).await.map(|()| true)
     }
 
     pub fn compose_settings(&self) -> Result<ComposeSettings> {
@@ -412,12 +433,37 @@ impl Engine {
     }
 
     async fn guard(&self, draft: &Draft, live: bool) -> Result<GuardReport> {
+        Ok(self.guard_with_baseline(draft, live).await.0)
+    }
+
+    /// The guard's report, and the conversation as it looked for it: what a send is
+    /// checked against once more before it leaves.
+    async fn guard_with_baseline(
+        &self,
+        draft: &Draft,
+        live: bool,
+    ) -> (GuardReport, Option<Baseline>) {
         let (Some(conversation), Some(baseline)) = (draft.conversation, &draft.baseline) else {
-            return Ok(GuardReport {
+            let report = GuardReport {
                 findings: Vec::new(),
                 checked_live: live,
-            });
+            };
+            return (report, None);
         };
+        let look = self.look(conversation, live).await;
+        let me = self.member();
+        let team = look.team(&me, &look.sending);
+        let own = self.own_message_ids(&draft.message_id);
+        let report = GuardReport {
+            findings: guard::findings(baseline, &own, &look.messages, &team),
+            checked_live: look.checked_live,
+        };
+        (report, Some(Baseline::of(&look.messages)))
+    }
+
+    /// The conversation and the team on it now; `live` reads the inbox and Sent again
+    /// first (the answer says whether that happened in time).
+    async fn look(&self, conversation: ConversationId, live: bool) -> Look {
         let mut checked_live = false;
         if live {
             let asked = self
@@ -428,50 +474,121 @@ impl Engine {
                 checked_live = sync_now.request(&wake, LIVE_CHECK_LIMIT).await;
             }
         }
-        let Some(ctx) = self.ready().await else {
-            return Ok(GuardReport {
-                findings: Vec::new(),
-                checked_live,
-            });
+        let mut look = Look {
+            checked_live,
+            ..Look::default()
         };
-        let (messages, owner, since) = {
+        let Some(ctx) = self.ready().await else {
+            return look;
+        };
+        {
             let store = ctx.store();
             let state = store.team_state(conversation);
-            let owner = state.owner.filter(|_| state.status != Status::Done);
-            (
-                store.guard_messages(conversation),
-                owner,
-                store.owner_since(conversation),
-            )
-        };
-        let me = self.member();
-        let replying: Vec<String> = self
-            .presence(conversation)
-            .into_iter()
-            .filter(|p| p.activity == Activity::Replying)
-            .map(|p| p.member)
-            .collect();
-        let team = TeamNow {
-            me: &me,
-            replying: &replying,
-            owner: owner.as_deref(),
-            owner_since: since,
-        };
-        // This member's own earlier replies (sent from this computer) are not news.
+            look.owner = state.owner.filter(|_| state.status != Status::Done);
+            look.messages = store.guard_messages(conversation);
+            look.owner_since = store.owner_since(conversation);
+        }
+        for presence in self.presence(conversation) {
+            match presence.activity {
+                Activity::Replying => look.replying.push(presence.member),
+                Activity::Sending => look.sending.push(guard::Sending {
+                    member: presence.member,
+                    leaves_at: presence.leaves_at,
+                    message_id: presence.message_id,
+                    turn: presence.turn,
+                }),
+                Activity::Viewing => {}
+            }
+        }
+        look
+    }
+
+    /// This member's own messages (sent from this computer): not a colleague's reply.
+    fn own_message_ids(&self, this: &str) -> Vec<String> {
         let mut own: Vec<String> = OutboxStore::new(&self.inner.profile.outbox_dir())
             .list()
             .into_iter()
             .map(|e| e.item.message_id)
             .collect();
-        own.push(draft.message_id.clone());
-        Ok(GuardReport {
-            findings: guard::findings(baseline, &own, &messages, &team),
-            checked_live,
-        })
+        own.push(this.to_owned());
+        own
+    }
+
+    /// The last look before a queued message leaves (the outbox task asks when its undo
+    /// window or send-later time is over, and before each retry): the claim is taken if
+    /// that is still to do, the mailbox is read again, and anything new since the member
+    /// pressed Send that they did not choose to send despite holds the message.
+    async fn last_check(&self, entry: Entry) -> LastCheck {
+        let Some(conversation) = entry.item.conversation else {
+            return LastCheck::Go { claimed: None };
+        };
+        let mut claimed = None;
+        if entry.claim && !entry.after.claimed {
+            match self.claim_if_free(conversation).await {
+                Ok(by_send) => claimed = Some(by_send),
+                Err(problem) if problem.code == ProblemCode::ClaimConflict => {
+                    let held =
+                        guard::last_check_news(vec![conflict_finding(&problem)], &entry.despite);
+                    if !held.is_empty() {
+                        return LastCheck::Hold(held);
+                    }
+                    // Sent despite this colleague holding it: theirs it stays.
+                    claimed = Some(false);
+                }
+                Err(problem) if unreachable(&problem) => {
+                    return LastCheck::Wait(problem.to_string());
+                }
+                // Nobody can hold it here (a mail server without keywords and no team
+                // server): the checks below are all there is.
+                Err(problem) => tracing::warn!("claim before sending: {problem}"),
+            }
+        }
+        let look = self.look(conversation, true).await;
+        if !look.checked_live {
+            return LastCheck::Wait("the mailbox did not answer in time".to_owned());
+        }
+        let Some(baseline) = entry
+            .sent_against
+            .as_ref()
+            .or(entry.draft.baseline.as_ref())
+        else {
+            return LastCheck::Go { claimed };
+        };
+        let mine = self
+            .team_link_ref()
+            .and_then(|link| link.own_turn(conversation));
+        let earlier = guard::sending_before(&look.sending, mine);
+        let me = self.member();
+        let team = guard::TeamNow {
+            replying: &[],
+            ..look.team(&me, &earlier)
+        };
+        let own = self.own_message_ids(&entry.item.message_id);
+        let found = guard::findings(baseline, &own, &look.messages, &team);
+        let news = guard::last_check_news(found, &entry.despite);
+        if news.is_empty() {
+            LastCheck::Go { claimed }
+        } else {
+            LastCheck::Hold(news)
+        }
+    }
+
+    /// Tells colleagues (through the team server) which replies are on their way out of
+    /// this computer's outbox.
+    pub(super) async fn publish_outgoing(&self) {
+        let Some(link) = self.team_link_ref() else {
+            return;
+        };
+        let entries = OutboxStore::new(&self.inner.profile.outbox_dir()).list();
+        link.set_outgoing(crate::outbox::outgoing(&entries)).await;
     }
 
     /// Sends draft `id`: the guard first (a finding the member has not seen stops it),
-    /// then into the outbox (on disk, synced) — the answer means "queued".
+    /// then the claim when "claim when I reply" is on and nobody holds the conversation
+    /// (the compare-and-set claim is the lock: of two members sending at once, one gets
+    /// it), then into the outbox (on disk, synced) and the team hears the reply is on its
+    /// way — the answer means "queued". A colleague who got the claim first leaves the
+    /// message in the outbox, held, until the member chooses.
     pub async fn send_draft(&self, id: &str, options: SendOptions) -> Result<SendOutcome> {
         let drafts = self.drafts();
         let draft = drafts.load(id)?;
@@ -486,16 +603,35 @@ impl Engine {
             },
             &drafts.attachments_dir(id),
         )?;
-        let report = self.guard(&draft, true).await?;
+        let (report, sent_against) = self.guard_with_baseline(&draft, true).await;
         let unseen = guard::unacknowledged(report.findings.clone(), &options.despite);
         if !unseen.is_empty() {
             return Ok(SendOutcome::Guarded { report });
         }
-        let outbox = self
-            .running_ref()
-            .as_ref()
-            .map(|r| r.outbox.clone())
-            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
+        let outbox = self.outbox()?;
+        let claim = settings.claim_on_send && draft.conversation.is_some();
+        let mut status = OutboxStatus::Queued;
+        let mut after = AfterSend::default();
+        let mut claimed_by_send = false;
+        if let (true, Some(conversation)) = (claim, draft.conversation) {
+            match self.claim_if_free(conversation).await {
+                Ok(by_send) => {
+                    after.claimed = true;
+                    claimed_by_send = by_send;
+                }
+                Err(problem) if problem.code == ProblemCode::ClaimConflict => {
+                    let held =
+                        guard::last_check_news(vec![conflict_finding(&problem)], &options.despite);
+                    if held.is_empty() {
+                        after.claimed = true;
+                    } else {
+                        status = OutboxStatus::Held { findings: held };
+                    }
+                }
+                // Offline: the claim is taken before the message leaves.
+                Err(problem) => tracing::debug!("claim at send: {problem}"),
+            }
+        }
         let now = now_ms();
         let undo_until = now + i64::from(settings.undo_seconds) * 1000;
         let item = OutboxItem {
@@ -508,7 +644,7 @@ impl Engine {
             },
             subject: build::one_line(&draft.subject),
             recipients: outgoing.recipients.clone(),
-            status: OutboxStatus::Queued,
+            status,
             queued_at: now,
             send_at: options.send_at.map_or(undo_until, |at| at.max(undo_until)),
             attempts: 0,
@@ -517,10 +653,13 @@ impl Engine {
             item: item.clone(),
             sender: outgoing.sender.clone(),
             phase: Phase::Idle,
-            after: AfterSend::default(),
-            claim: settings.claim_on_send && draft.conversation.is_some(),
+            after,
+            claim,
             draft: draft.clone(),
             first_attempt_at: None,
+            sent_against,
+            despite: options.despite,
+            claimed_by_send,
         };
         {
             let store = outbox.store.clone();
@@ -538,11 +677,76 @@ impl Engine {
         if let Some(conversation) = draft.conversation {
             self.report_activity(conversation, None).await;
         }
+        self.publish_outgoing().await;
         self.inner
             .events
             .emit(crate::events::EngineEvent::Outbox { item: item.clone() });
         outbox.wake.notify_one();
-        Ok(SendOutcome::Queued { item })
+        Ok(match item.status {
+            OutboxStatus::Held { .. } => SendOutcome::Held { item },
+            _ => SendOutcome::Queued { item },
+        })
+    }
+
+    /// Sends a held message anyway: the member saw what held it. It is checked once more
+    /// as it leaves, and only something new since this choice holds it again.
+    pub async fn send_held(&self, id: &str, despite: Vec<GuardFinding>) -> Result<OutboxItem> {
+        let outbox = self.outbox()?;
+        let conversation = outbox.store.get(id)?.item.conversation;
+        // What the member saw when choosing is the new starting point.
+        let sent_against = match conversation {
+            Some(conversation) => {
+                Some(Baseline::of(&self.look(conversation, false).await.messages))
+            }
+            None => None,
+        };
+        let (entry, ()) = outbox.store.update(id, |e| {
+            let OutboxStatus::Held { findings } = &e.item.status else {
+                return Err(Problem::new(
+                    ProblemCode::TooLateToUndo,
+                    "the message is not held any more",
+                ));
+            };
+            let unseen = guard::unacknowledged(findings.clone(), &despite);
+            if !unseen.is_empty() {
+                return Err(Problem::new(
+                    ProblemCode::InvalidSettings,
+                    "the message is held for something not confirmed",
+                ));
+            }
+            if findings
+                .iter()
+                .any(|f| matches!(f, GuardFinding::OwnedByOther { .. }))
+            {
+                // A colleague holds it: sending anyway does not take it from them.
+                e.after.claimed = true;
+            }
+            e.despite.extend(despite);
+            if sent_against.is_some() {
+                e.sent_against = sent_against;
+            }
+            e.item.status = OutboxStatus::Queued;
+            e.item.send_at = now_ms();
+            Ok((true, ()))
+        })?;
+        self.publish_outgoing().await;
+        self.inner.events.emit(crate::events::EngineEvent::Outbox {
+            item: entry.item.clone(),
+        });
+        outbox.wake.notify_one();
+        Ok(entry.item)
+    }
+
+    /// Gives back a claim that sending `entry` took, now that it will not leave.
+    async fn give_back_claim(&self, entry: &Entry) {
+        if let (true, Some(conversation)) = (entry.claimed_by_send, entry.item.conversation) {
+            match self.act(conversation, TeamAction::Release).await {
+                Ok(()) => {}
+                // Handed over or released meanwhile: not ours to give back.
+                Err(problem) if problem.code == ProblemCode::NotHolder => {}
+                Err(problem) => tracing::warn!("giving back the claim: {problem}"),
+            }
+        }
     }
 
     fn outbox(&self) -> Result<Arc<OutboxWorker>> {
@@ -561,11 +765,16 @@ impl Engine {
             .collect()
     }
 
-    /// Takes a queued message back before SMTP starts; it is a draft again.
+    /// Takes a queued (or held) message back before SMTP starts; it is a draft again,
+    /// colleagues no longer see it on its way, and a claim the send took is given back.
     pub async fn undo_send(&self, id: &str) -> Result<Draft> {
         let outbox = self.outbox()?;
         let entry = outbox.store.take_if(id, |e| {
-            if e.item.status == OutboxStatus::Queued && e.phase == Phase::Idle {
+            let back = matches!(
+                e.item.status,
+                OutboxStatus::Queued | OutboxStatus::Held { .. }
+            );
+            if back && e.phase == Phase::Idle {
                 Ok(())
             } else {
                 Err(Problem::new(
@@ -574,6 +783,8 @@ impl Engine {
                 ))
             }
         })?;
+        self.publish_outgoing().await;
+        self.give_back_claim(&entry).await;
         let mut draft = entry.draft;
         draft.saved_at = now_ms();
         self.drafts().save(&draft)?;
@@ -646,8 +857,8 @@ impl Engine {
         Ok(outbox.store.get(id)?.item)
     }
 
-    /// Removes a message that failed, is unknown, or was sent, from the list.
-    pub fn discard_outbox(&self, id: &str) -> Result<()> {
+    /// Removes a message that failed, is unknown, held, or was sent, from the list.
+    pub async fn discard_outbox(&self, id: &str) -> Result<()> {
         let outbox = self.outbox()?;
         let entry = outbox.store.take_if(id, |e| {
             if e.phase == Phase::Content || e.item.status == OutboxStatus::Sending {
@@ -661,6 +872,10 @@ impl Engine {
         })?;
         if !matches!(entry.item.status, OutboxStatus::Sent { .. }) {
             let _ = self.drafts().remove(id);
+            self.publish_outgoing().await;
+            if !matches!(entry.item.status, OutboxStatus::Unknown { .. }) {
+                self.give_back_claim(&entry).await;
+            }
         }
         Ok(())
     }
@@ -774,4 +989,48 @@ impl Engine {
         mail.send(make(reply)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
+}
+
+/// The conversation and the team on it, for the guard.
+#[derive(Default)]
+struct Look {
+    messages: Vec<guard::GuardMessage>,
+    /// Who holds it (not counted when it is done).
+    owner: Option<String>,
+    owner_since: Option<i64>,
+    replying: Vec<String>,
+    sending: Vec<guard::Sending>,
+    /// The mailbox was read again for this look.
+    checked_live: bool,
+}
+
+impl Look {
+    fn team<'a>(&'a self, me: &'a str, sending: &'a [guard::Sending]) -> TeamNow<'a> {
+        TeamNow {
+            me,
+            replying: &self.replying,
+            sending,
+            owner: self.owner.as_deref(),
+            owner_since: self.owner_since,
+        }
+    }
+}
+
+/// A colleague got the claim first: what the member is told.
+fn conflict_finding(problem: &Problem) -> GuardFinding {
+    GuardFinding::OwnedByOther {
+        member: problem.holder.clone().unwrap_or_default(),
+        since: problem.held_since,
+    }
+}
+
+/// The claim could not be asked for at all (rather than was refused).
+fn unreachable(problem: &Problem) -> bool {
+    matches!(
+        problem.code,
+        ProblemCode::Unreachable
+            | ProblemCode::ShuttingDown
+            | ProblemCode::ConnectionLost
+            | ProblemCode::Timeout
+    )
 }

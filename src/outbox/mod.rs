@@ -7,10 +7,13 @@ pub mod smtp;
 pub mod store;
 pub mod worker;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::conversation::{ConversationId, MessageKey};
+use store::Entry;
 
 /// One message in the outbox, as the window shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -53,6 +56,13 @@ pub enum OutboxStatus {
     Unknown { failure: SendFailure },
     /// The server refused the message for good.
     Failed { failure: SendFailure },
+    /// Held back before it left: the last check before sending found what the member
+    /// did not know when they pressed Send (a colleague's reply sent or on its way, the
+    /// customer writing again, a colleague holding the conversation). Nothing leaves
+    /// until the member chooses: send anyway, edit, or discard.
+    Held {
+        findings: Vec<crate::compose::GuardFinding>,
+    },
     Sent {
         #[ts(type = "number")]
         at: i64,
@@ -69,6 +79,49 @@ impl OutboxStatus {
             OutboxStatus::Queued | OutboxStatus::Sending | OutboxStatus::Retrying { .. }
         )
     }
+}
+
+/// A reply on its way out of this computer, as colleagues see it ("sending").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// When it leaves (the end of the undo window, send later, the next retry); `None`
+    /// while it is handed to the mail server or filed in Sent.
+    pub leaves_at: Option<i64>,
+    pub message_id: String,
+}
+
+/// The replies colleagues must know are on their way, per conversation: from the moment
+/// one is queued until its copy is in Sent (and the answered flag is set), because until
+/// then nothing in the mailbox says it was given. Held, failed and undecided messages
+/// are not on their way. Of two on one conversation, the one leaving first.
+pub fn outgoing(entries: &[Entry]) -> BTreeMap<ConversationId, Outgoing> {
+    let mut out: BTreeMap<ConversationId, Outgoing> = BTreeMap::new();
+    for entry in entries {
+        let Some(conversation) = entry.item.conversation else {
+            continue;
+        };
+        let leaves_at = match &entry.item.status {
+            OutboxStatus::Queued => Some(entry.item.send_at),
+            OutboxStatus::Retrying { next_at, .. } => Some(*next_at),
+            OutboxStatus::Sending => None,
+            OutboxStatus::Sent { .. } if !(entry.after.sent_copy && entry.after.answered) => None,
+            _ => continue,
+        };
+        let this = Outgoing {
+            leaves_at,
+            message_id: entry.item.message_id.clone(),
+        };
+        match out.get(&conversation) {
+            Some(first)
+                if first
+                    .leaves_at
+                    .is_none_or(|f| leaves_at.is_some_and(|l| l >= f)) => {}
+            _ => {
+                out.insert(conversation, this);
+            }
+        }
+    }
+    out
 }
 
 /// Why a send did not (or may not have) worked, for plain words in the window.
@@ -106,4 +159,8 @@ pub enum SendFailureKind {
     Invalid,
     /// No password stored for sending.
     PasswordMissing,
+    /// The last check before sending could not read the conversation (the mailbox or
+    /// the team server did not answer in time), so the message waits rather than leave
+    /// unchecked.
+    CheckFailed,
 }

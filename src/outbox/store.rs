@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::OutboxItem;
-use crate::compose::Draft;
+use crate::compose::guard::Baseline;
+use crate::compose::{Draft, GuardFinding};
 use crate::durable;
 use crate::problem::{Problem, ProblemCode, Result};
 
@@ -39,12 +40,26 @@ pub struct Entry {
     pub sender: String,
     pub phase: Phase,
     pub after: AfterSend,
-    /// Claim the conversation when the reply has left and nobody holds it.
+    /// Claim the conversation for this member when nobody holds it: when it is queued
+    /// (the compare-and-set claim is the lock against a colleague's reply), else before
+    /// it leaves, else after. `after.claimed` says it is done.
     pub claim: bool,
     /// The draft, so "undo" gives it back as it was.
     pub draft: Draft,
     /// When the first attempt started (milliseconds), for giving up after days.
     pub first_attempt_at: Option<i64>,
+    /// The conversation as the check at Send saw it: the last check before the message
+    /// leaves reports only what came after.
+    #[serde(default)]
+    pub sent_against: Option<Baseline>,
+    /// What the member chose to send despite, at Send or when sending a held message
+    /// anyway: not news to them any more.
+    #[serde(default)]
+    pub despite: Vec<GuardFinding>,
+    /// This send took the claim (nobody held the conversation): taking the message back
+    /// gives the claim back too.
+    #[serde(default)]
+    pub claimed_by_send: bool,
 }
 
 /// Clones share one lock: a state change (the worker starting SMTP, "undo", "send

@@ -1,7 +1,8 @@
-//! The outbox task: sends what is due, one message at a time, records every step before
-//! taking it, retries temporary failures with backoff, never sends again on its own
-//! when a message may already have left, and finishes the work after sending (the copy
-//! in Sent, the answered flag, the claim).
+//! The outbox task: sends what is due, one message at a time, looks at the conversation
+//! one last time before each message leaves (and holds it when a colleague answered
+//! meanwhile), records every step before taking it, retries temporary failures with
+//! backoff, never sends again on its own when a message may already have left, and
+//! finishes the work after sending (the copy in Sent, the answered flag, the claim).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use super::policy::{GIVE_UP_AFTER, Verdict, retry_delay};
 use super::smtp::{SmtpTarget, send};
 use super::store::{Entry, OutboxStore, Phase};
 use super::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
+use crate::compose::GuardFinding;
 use crate::conversation::{ConversationId, FolderRole};
 use crate::events::{EngineEvent, Events};
 use crate::problem::{Problem, ProblemCode, Result};
@@ -31,6 +33,25 @@ const KEEP_SENT: Duration = Duration::from_secs(24 * 3600);
 pub type TargetSource = Arc<dyn Fn() -> BoxFuture<'static, Result<SmtpTarget>> + Send + Sync>;
 /// Claims a conversation for this member when nobody holds it.
 pub type ClaimHook = Arc<dyn Fn(ConversationId) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+/// The last look at the conversation before a message leaves.
+pub type CheckHook = Arc<dyn Fn(Entry) -> BoxFuture<'static, LastCheck> + Send + Sync>;
+/// Something in the outbox changed: colleagues hear which replies are on their way.
+pub type ChangeHook = Arc<dyn Fn() + Send + Sync>;
+
+/// What the last check before sending decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastCheck {
+    /// Nothing new since Send: it may leave. `claimed`: the claim was taken on the way
+    /// (`Some(true)` when this send took it from nobody).
+    Go { claimed: Option<bool> },
+    /// Something the member did not know at Send: held until they choose.
+    Hold(Vec<GuardFinding>),
+    /// The conversation could not be read; the message waits and is checked again.
+    Wait(String),
+}
+
+/// How long a message whose last check could not be made waits before the next one.
+const CHECK_RETRY: Duration = Duration::from_secs(30);
 
 pub struct OutboxWorker {
     pub store: OutboxStore,
@@ -41,6 +62,8 @@ pub struct OutboxWorker {
     pub events: Events,
     pub mail: mpsc::Sender<MailOp>,
     pub claim: ClaimHook,
+    pub check: CheckHook,
+    pub changed: ChangeHook,
     /// The server files sent mail in Sent by itself (Gmail, Microsoft 365): no copy.
     pub server_saves_sent: bool,
     /// Reads Sent again once a copy is there, so the conversation shows the reply now
@@ -122,22 +145,54 @@ impl OutboxWorker {
 
     fn emit(&self, item: &OutboxItem) {
         self.events.emit(EngineEvent::Outbox { item: item.clone() });
+        (self.changed)();
     }
 
-    /// One SMTP attempt for entry `id`, if it is still due.
+    /// One SMTP attempt for entry `id`, if it is still due, after the last check.
     async fn attempt(&self, id: &str) {
+        let Ok(entry) = self.store.get(id) else {
+            return;
+        };
+        if !due(&entry, now_ms()) {
+            return;
+        }
+        // The member can still take it back while this looks (it has not started).
+        let claimed = match (self.check)(entry).await {
+            LastCheck::Go { claimed } => claimed,
+            LastCheck::Hold(findings) => {
+                self.finish_if_due(id, |e| {
+                    e.item.status = OutboxStatus::Held { findings };
+                });
+                return;
+            }
+            LastCheck::Wait(reason) => {
+                let next_at = now_ms() + CHECK_RETRY.as_millis() as i64;
+                self.finish_if_due(id, |e| {
+                    e.item.status = OutboxStatus::Retrying {
+                        next_at,
+                        failure: SendFailure {
+                            kind: SendFailureKind::CheckFailed,
+                            server: String::new(),
+                            code: None,
+                            server_text: Some(reason),
+                        },
+                    };
+                });
+                return;
+            }
+        };
         let now = now_ms();
         let started = self.store.update(id, |e| {
-            let due = match &e.item.status {
-                OutboxStatus::Queued => e.item.send_at <= now,
-                OutboxStatus::Retrying { next_at, .. } => *next_at <= now,
-                _ => false,
-            };
+            let due = due(e, now);
             if due {
                 e.item.status = OutboxStatus::Sending;
                 e.item.attempts += 1;
                 e.phase = Phase::Envelope;
                 e.first_attempt_at.get_or_insert(now);
+                if let Some(by_send) = claimed {
+                    e.after.claimed = true;
+                    e.claimed_by_send |= by_send;
+                }
             }
             Ok((due, due))
         });
@@ -269,6 +324,22 @@ impl OutboxWorker {
         self.ambiguous(id.to_owned(), None).await;
     }
 
+    /// Changes entry `id` if it is still waiting to go (not taken back meanwhile).
+    fn finish_if_due(&self, id: &str, change: impl FnOnce(&mut Entry)) {
+        let now = now_ms();
+        match self.store.update(id, |e| {
+            let due = due(e, now);
+            if due {
+                change(e);
+            }
+            Ok((due, due))
+        }) {
+            Ok((entry, true)) => self.emit(&entry.item),
+            Ok(_) => {}
+            Err(problem) => tracing::debug!("outbox {id}: {problem}"),
+        }
+    }
+
     fn finish(&self, id: &str, change: impl FnOnce(&mut Entry)) {
         match self.store.update(id, |e| {
             change(e);
@@ -374,6 +445,15 @@ impl OutboxWorker {
         let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
         self.mail.send(op).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+}
+
+/// Waiting to go and its time has come.
+fn due(entry: &Entry, now: i64) -> bool {
+    match &entry.item.status {
+        OutboxStatus::Queued => entry.item.send_at <= now,
+        OutboxStatus::Retrying { next_at, .. } => *next_at <= now,
+        _ => false,
     }
 }
 

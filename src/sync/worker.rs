@@ -38,17 +38,23 @@ pub struct SyncWorker {
 /// "Read the inbox and the Sent folder now, and tell me when that is done": what the
 /// duplicate-reply guard asks before a reply leaves, because Sent is otherwise only
 /// looked at every minute.
+///
+/// Requests are numbered; a round serves the requests asked before it began. A round
+/// already under way when a request comes may have read Sent before a colleague's copy
+/// landed there, so it does not count for that request: the next one does.
 #[derive(Debug)]
 pub struct SyncNow {
-    wanted: std::sync::atomic::AtomicBool,
-    rounds: watch::Sender<u64>,
+    /// Requests (and nudges) asked so far.
+    asked: std::sync::atomic::AtomicU64,
+    /// The highest request number a finished round served.
+    served: watch::Sender<u64>,
 }
 
 impl Default for SyncNow {
     fn default() -> Self {
         SyncNow {
-            wanted: Default::default(),
-            rounds: watch::channel(0).0,
+            asked: Default::default(),
+            served: watch::channel(0).0,
         }
     }
 }
@@ -57,27 +63,33 @@ impl SyncNow {
     /// Asks for a round and waits up to `limit` for it; false when it did not happen in
     /// time (offline, or a first sync still running).
     pub async fn request(&self, wake: &Notify, limit: Duration) -> bool {
-        let mut rounds = self.rounds.subscribe();
-        let start = *rounds.borrow_and_update();
-        self.wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut served = self.served.subscribe();
+        let mine = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         wake.notify_one();
-        tokio::time::timeout(limit, rounds.wait_for(|r| *r > start))
+        tokio::time::timeout(limit, served.wait_for(|s| *s >= mine))
             .await
             .is_ok_and(|r| r.is_ok())
     }
 
     /// Asks for a round without waiting for it (a sent copy was just stored).
     pub fn nudge(&self, wake: &Notify) {
-        self.wanted.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         wake.notify_one();
     }
 
-    fn take(&self) -> bool {
-        self.wanted.swap(false, std::sync::atomic::Ordering::SeqCst)
+    /// At the start of a round: the newest request it serves, if any is waiting.
+    fn take(&self) -> Option<u64> {
+        let asked = self.asked.load(std::sync::atomic::Ordering::SeqCst);
+        (asked > *self.served.borrow()).then_some(asked)
     }
 
-    fn done(&self) {
-        self.rounds.send_modify(|r| *r += 1);
+    /// At the end of a round that began when `asked` was the newest request.
+    fn done(&self, asked: u64) {
+        self.served.send_if_modified(|served| {
+            let newer = asked > *served;
+            *served = (*served).max(asked);
+            newer
+        });
     }
 }
 
@@ -166,7 +178,7 @@ impl SyncWorker {
                 return Ok(());
             }
             let asked = self.sync_now.take();
-            if (end == IdleEnd::TimedOut || asked)
+            if (end == IdleEnd::TimedOut || asked.is_some())
                 && let Some((slot, name)) = &folders.sent
             {
                 sync_folder(&mut session, &self.ctx, *slot, name).await?;
@@ -174,8 +186,8 @@ impl SyncWorker {
             // Re-selecting the inbox with QRESYNC reports exactly what changed.
             let changed =
                 sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
-            if asked {
-                self.sync_now.done();
+            if let Some(asked) = asked {
+                self.sync_now.done(asked);
             }
             if changed {
                 self.previews.notify_one();
@@ -207,5 +219,43 @@ impl SyncWorker {
             ));
         }
         Ok(Folders { inbox, sent })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_round_under_way_does_not_serve_a_later_request() {
+        let sync_now = Arc::new(SyncNow::default());
+        let wake = Arc::new(Notify::new());
+        sync_now.nudge(&wake);
+        // A round begins for the nudge…
+        let round = sync_now.take().expect("a round is wanted");
+        // …and a guard asks while it runs.
+        let asking = {
+            let (sync_now, wake) = (sync_now.clone(), wake.clone());
+            tokio::spawn(async move { sync_now.request(&wake, Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        sync_now.done(round);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !asking.is_finished(),
+            "served by a round that began before it"
+        );
+        // The next round serves it.
+        let next = sync_now.take().expect("the request wants a round");
+        sync_now.done(next);
+        assert!(asking.await.expect("task"));
+        assert_eq!(sync_now.take(), None, "nothing left to do");
+    }
+
+    #[tokio::test]
+    async fn no_round_in_time_is_false() {
+        let sync_now = SyncNow::default();
+        let wake = Notify::new();
+        assert!(!sync_now.request(&wake, Duration::from_millis(10)).await);
     }
 }

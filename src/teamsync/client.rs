@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::protocol::{
-    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, Mode, NoteEvent,
-    PROTOCOL, PresenceEntry, ServerFrame, Welcome, WireAction,
+    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, MAX_LEAVES_IN_MS,
+    Mode, NoteEvent, PROTOCOL, PresenceEntry, ServerFrame, Welcome, WireAction,
 };
 use super::tls::pinned_client_config;
 use crate::contract::Action;
@@ -169,7 +169,7 @@ enum Command {
     },
     Presence {
         conversation: String,
-        activity: Activity,
+        mark: OwnMark,
     },
     History {
         conversation: String,
@@ -339,11 +339,17 @@ impl TeamClient {
 
     /// Tells the team what this member is doing with a conversation (`None` to stop).
     pub async fn presence(&self, conversation: &str, activity: Activity) {
+        self.mark(conversation, OwnMark::of(activity)).await;
+    }
+
+    /// Tells the team what this member is doing with a conversation, a reply on its way
+    /// included (`Activity::None` to stop).
+    pub async fn mark(&self, conversation: &str, mark: OwnMark) {
         let _ = self
             .commands
             .send(Command::Presence {
                 conversation: conversation.to_owned(),
-                activity,
+                mark,
             })
             .await;
     }
@@ -578,6 +584,41 @@ enum End {
     Reconnect { reason: String, resync: bool },
 }
 
+/// What this member is doing with a conversation, as the client keeps it. A reply's
+/// leaving time is this computer's clock; it travels as the time left, counted again at
+/// every send (a reconnect too), so nobody's clock has to agree with ours.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnMark {
+    pub activity: Activity,
+    /// With `Sending`: when the reply leaves (milliseconds since the epoch, this
+    /// computer's clock); `None` while it is handed over.
+    pub leaves_at: Option<i64>,
+    pub message_id: Option<String>,
+}
+
+impl OwnMark {
+    pub fn of(activity: Activity) -> OwnMark {
+        OwnMark {
+            activity,
+            ..OwnMark::default()
+        }
+    }
+
+    fn frame(&self, conversation: &str) -> ClientFrame {
+        let now = super::members::now_ms() as i64;
+        ClientFrame::Presence {
+            id: None,
+            mailbox: None,
+            conversation: conversation.to_owned(),
+            activity: self.activity,
+            leaves_in_ms: self
+                .leaves_at
+                .map(|at| u64::try_from(at - now).unwrap_or(0).min(MAX_LEAVES_IN_MS)),
+            message_id: self.message_id.clone(),
+        }
+    }
+}
+
 struct Worker {
     options: ClientOptions,
     events: broadcast::Sender<TeamEvent>,
@@ -586,7 +627,7 @@ struct Worker {
     cancel: CancellationToken,
     queue: mpsc::Receiver<Command>,
     /// What this member is doing, sent again after every reconnect.
-    presence: BTreeMap<String, Activity>,
+    presence: BTreeMap<String, OwnMark>,
     next_id: u64,
 }
 
@@ -671,19 +712,16 @@ impl Worker {
             Command::History { reply, .. } => {
                 let _ = reply.send(Err(TeamError::disconnected()));
             }
-            Command::Presence {
-                conversation,
-                activity,
-            } => self.remember(conversation, activity),
+            Command::Presence { conversation, mark } => self.remember(conversation, mark),
             Command::Resync => *self.cursor() = Cursor::default(),
         }
     }
 
-    fn remember(&mut self, conversation: String, activity: Activity) {
-        if activity == Activity::None {
+    fn remember(&mut self, conversation: String, mark: OwnMark) {
+        if mark.activity == Activity::None {
             self.presence.remove(&conversation);
         } else {
-            self.presence.insert(conversation, activity);
+            self.presence.insert(conversation, mark);
         }
     }
 
@@ -745,15 +783,12 @@ impl Worker {
             self.emit(TeamEvent::Note(note));
         }
         self.emit(TeamEvent::PresenceSnapshot(welcome.presence));
-        let remembered: Vec<(String, Activity)> =
-            self.presence.iter().map(|(c, a)| (c.clone(), *a)).collect();
-        for (conversation, activity) in remembered {
-            let frame = ClientFrame::Presence {
-                id: None,
-                mailbox: None,
-                conversation,
-                activity,
-            };
+        let remembered: Vec<ClientFrame> = self
+            .presence
+            .iter()
+            .map(|(conversation, mark)| mark.frame(conversation))
+            .collect();
+        for frame in remembered {
             if let Err(e) = send(&mut ws, &frame).await {
                 return End::Reconnect {
                     reason: e.message,
@@ -823,9 +858,10 @@ impl Worker {
                             let frame = ClientFrame::History { id: id.clone(), mailbox: None, conversation };
                             self.request(&mut ws, &mut pending, id, &frame, Waiting::History(reply)).await
                         }
-                        Command::Presence { conversation, activity } => {
-                            self.remember(conversation.clone(), activity);
-                            send(&mut ws, &ClientFrame::Presence { id: None, mailbox: None, conversation, activity }).await
+                        Command::Presence { conversation, mark } => {
+                            let frame = mark.frame(&conversation);
+                            self.remember(conversation, mark);
+                            send(&mut ws, &frame).await
                         }
                         Command::Resync => {
                             let _ = ws.close(None).await;

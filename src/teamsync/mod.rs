@@ -23,7 +23,8 @@ pub mod tls;
 
 pub use authority::{Authority, ChangeRequest, Decision, NoteRequest, Rejection, StoreAuthority};
 pub use client::{
-    ClientOptions, ClientState, ConversationHistory, TeamClient, TeamError, TeamEvent, Trust,
+    ClientOptions, ClientState, ConversationHistory, OwnMark, TeamClient, TeamError, TeamEvent,
+    Trust,
 };
 pub use config::ServerConfig;
 pub use members::Enrollment;

@@ -17,6 +17,8 @@
 //! {"type":"redeem","version":"baton/1","mailbox":"support","member":"anna","invite":"…"}
 //! {"type":"change","id":"c1","conversation":"<root@example>","action":{"kind":"claim"},"expect":3}
 //! {"type":"presence","conversation":"<root@example>","activity":"replying"}
+//! {"type":"presence","conversation":"<root@example>","activity":"sending",
+//!  "leaves_in_ms":8000,"message_id":"r1@example"}
 //! {"type":"note","id":"n1","about":"root@example","note":"0123456789abcdef",
 //!  "action":"add","text":"@bram see the invoice","at":1767225600000}
 //! {"type":"ping","id":"p1"}
@@ -52,6 +54,8 @@
 //! {"type":"note","seq":46,"about":"root@example","note":"0123456789abcdef","author":"anna",
 //!  "action":"add","text":"…","at":1767225600000}
 //! {"type":"presence","member":"bram","conversation":"…","activity":"viewing"}
+//! {"type":"presence","member":"anna","conversation":"…","activity":"sending",
+//!  "leaves_in_ms":7950,"message_id":"r1@example","turn":12}
 //! {"type":"pong","id":"p1"}
 //! {"type":"batch","frames":[{"type":"event",…},{"type":"presence",…}]}
 //! ```
@@ -68,8 +72,15 @@
 //! - A conversation record is `{conversation, owner, status, version, by, at_ms}`: who
 //!   made the last change and when (milliseconds since the epoch). `version` grows by one
 //!   per change of that conversation.
-//! - Presence `activity` is `viewing`, `replying` or `none` (gone); it is per member and
-//!   conversation, the strongest over the member's connections. A presence frame is not
+//! - Presence `activity` is `viewing`, `replying`, `sending` or `none` (gone); it is per
+//!   member and conversation, the strongest over the member's connections. `sending`
+//!   says a reply is in the member's outbox, from the moment it is queued until its copy
+//!   is in Sent: `leaves_in_ms` is how long until it leaves (absent while it is handed
+//!   to the mail server), `message_id` is its Message-ID (so a colleague's guard knows
+//!   its copy in Sent as the same reply), and the server numbers each reply it hears of
+//!   with a `turn` — the same order for every member, whatever their clocks say, which
+//!   decides whose reply goes first when two are on their way at once. Times travel as
+//!   durations, never as clock readings, so a skewed clock cannot shift them. A presence frame is not
 //!   answered with `ok` (only errors carry its `id`); its broadcast reaches the sender too.
 //! - `redeem` is answered with `redeemed` (or `bad_invite`) and the connection is closed;
 //!   the client then says hello with the secret.
@@ -128,6 +139,12 @@ pub enum ClientFrame {
         mailbox: Option<String>,
         conversation: String,
         activity: Activity,
+        /// With `sending`: milliseconds until the reply leaves.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leaves_in_ms: Option<u64>,
+        /// With `sending`: the reply's Message-ID, without brackets.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
     },
     /// One version of an internal note; the author is whoever said hello.
     Note {
@@ -249,13 +266,59 @@ impl From<&Action> for WireAction {
     }
 }
 
-/// What a member is doing with a conversation, for the duplicate-reply guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// What a member is doing with a conversation, for the duplicate-reply guard; later
+/// variants are stronger (a member's connections show their strongest).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
+    #[default]
     None,
     Viewing,
     Replying,
+    /// A reply is in the member's outbox: queued, being sent, or being filed in Sent.
+    Sending,
+}
+
+/// What a connection says about one conversation: its activity and, while a reply is on
+/// its way, when it leaves and its Message-ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark {
+    pub activity: Activity,
+    pub leaves_in_ms: Option<u64>,
+    pub message_id: Option<String>,
+}
+
+impl Mark {
+    pub fn of(activity: Activity) -> Mark {
+        Mark {
+            activity,
+            ..Mark::default()
+        }
+    }
+}
+
+/// The longest a queued reply may say it waits (send later is bounded by this).
+pub const MAX_LEAVES_IN_MS: u64 = 400 * 24 * 3600 * 1000;
+
+/// Why a presence mark is refused: the extras belong to `sending` only, and the
+/// Message-ID must be one (it is compared with the Sent folder's).
+pub fn mark_problem(mark: &Mark) -> Option<&'static str> {
+    let sending = mark.activity == Activity::Sending;
+    if !sending && (mark.leaves_in_ms.is_some() || mark.message_id.is_some()) {
+        Some("leaves_in_ms and message_id belong to the sending activity")
+    } else if mark.leaves_in_ms.is_some_and(|ms| ms > MAX_LEAVES_IN_MS) {
+        Some("leaves_in_ms is too far away")
+    } else if mark
+        .message_id
+        .as_deref()
+        .is_some_and(|id| crate::compose::build::checked_id(id).is_err())
+    {
+        Some("message_id is a Message-ID (local@domain, no brackets or controls)")
+    } else {
+        None
+    }
 }
 
 /// How the server decides changes: its own store, or the mailbox's IMAP keywords.
@@ -300,6 +363,16 @@ pub struct PresenceEntry {
     pub member: String,
     pub conversation: String,
     pub activity: Activity,
+    /// With `sending`: milliseconds until the reply leaves, counted when this frame was
+    /// made; absent while it is being handed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves_in_ms: Option<u64>,
+    /// With `sending`: the reply's Message-ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// With `sending`: the order in which the server heard of replies on their way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u64>,
 }
 
 /// Frames the server sends.

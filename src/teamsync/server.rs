@@ -40,7 +40,7 @@ use super::limits::{FloodGuard, Verdict};
 use super::members::{self, Enrollment, now_ms};
 use super::presence::Presence;
 use super::protocol::{
-    self, Activity, CLIENT_TYPES, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event,
+    self, CLIENT_TYPES, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, Mark,
     NoteEvent, PROTOCOL, ServerFrame, Welcome,
 };
 use super::store::{LogEntry, Store};
@@ -435,10 +435,10 @@ impl MailboxHub {
         connection: u64,
         member: &str,
         conversation: &str,
-        activity: Activity,
+        mark: Mark,
     ) -> std::result::Result<(), ()> {
         let mut presence = self.presence();
-        match presence.set(connection, member, conversation, activity) {
+        match presence.set(connection, member, conversation, mark, Instant::now()) {
             Ok(Some(entry)) => {
                 let _ = self.fanout.send(encode(&ServerFrame::Presence(entry)));
                 Ok(())
@@ -450,7 +450,7 @@ impl MailboxHub {
 
     fn drop_presence(&self, connection: u64) {
         let mut presence = self.presence();
-        for entry in presence.remove_connection(connection) {
+        for entry in presence.remove_connection(connection, Instant::now()) {
             let _ = self.fanout.send(encode(&ServerFrame::Presence(entry)));
         }
     }
@@ -467,7 +467,7 @@ impl MailboxHub {
         let head = self.head.lock().await;
         let (receiver, presence) = {
             let presence = self.presence();
-            (self.fanout.subscribe(), presence.entries())
+            (self.fanout.subscribe(), presence.entries(Instant::now()))
         };
         let resume = match (last_seq, epoch) {
             (Some(last), Some(epoch)) if epoch == shared.epoch => {
@@ -1062,14 +1062,25 @@ where
                 mailbox,
                 conversation,
                 activity,
+                leaves_in_ms,
+                message_id,
             } => {
                 if let Some(code) = self.check_target(session, mailbox.as_deref(), &conversation) {
                     self.refuse_target(id, code, session).await;
                     return Next::Continue;
                 }
+                let mark = Mark {
+                    activity,
+                    leaves_in_ms,
+                    message_id,
+                };
+                if let Some(problem) = protocol::mark_problem(&mark) {
+                    self.error(id, ErrorCode::BadFrame, problem).await;
+                    return Next::Continue;
+                }
                 if session
                     .hub
-                    .set_presence(self.id, &session.member, &conversation, activity)
+                    .set_presence(self.id, &session.member, &conversation, mark)
                     .is_err()
                 {
                     self.error(

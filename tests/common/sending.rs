@@ -157,6 +157,7 @@ pub async fn send(engine: &Engine, draft: &Draft) -> OutboxItem {
     {
         SendOutcome::Queued { item } => item,
         SendOutcome::Guarded { report } => panic!("unexpected guard findings: {report:?}"),
+        SendOutcome::Held { item } => panic!("unexpectedly held: {item:?}"),
     }
 }
 

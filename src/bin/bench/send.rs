@@ -107,8 +107,12 @@ pub async fn run(args: &[String]) -> BenchResult {
             .await
             .map_err(|e| e.to_string())?;
         queued_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if let SendOutcome::Guarded { report } = outcome {
-            return Err(format!("unexpected guard findings: {report:?}"));
+        match outcome {
+            SendOutcome::Queued { .. } => {}
+            SendOutcome::Guarded { report } => {
+                return Err(format!("unexpected guard findings: {report:?}"));
+            }
+            SendOutcome::Held { item } => return Err(format!("unexpectedly held: {item:?}")),
         }
         let deadline = Instant::now() + LIMIT;
         loop {

@@ -172,9 +172,14 @@ export type TeamServerState = { "state": "not_configured" } | { "state": "connec
 
 export type TeamStateHome = "unknown" | "keywords" | "team_server";
 
-export type Activity = "viewing" | "replying";
+export type Activity = "viewing" | "replying" | "sending";
 
-export type Presence = { member: string, activity: Activity, };
+export type Presence = { member: string, activity: Activity, 
+/**
+ * With `Sending`: when the reply leaves, on this computer's clock (milliseconds);
+ * `None` while it is being handed to the mail server.
+ */
+leaves_at: number | null, };
 
 export type TeamOverview = { 
 /**
@@ -272,7 +277,15 @@ export type Template = { id: string, kind: TemplateKind, name: string,
  */
 body: string, };
 
-export type GuardFinding = { "kind": "colleague_replied", by: string, at: number | null, preview: string, message: MessageKey | null, } | { "kind": "colleague_replying", member: string, } | { "kind": "customer_wrote", from: Correspondent, at: number, preview: string, message: MessageKey, } | { "kind": "owned_by_other", member: string, since: number | null, };
+export type GuardFinding = { "kind": "colleague_replied", by: string, at: number | null, preview: string, message: MessageKey | null, 
+/**
+ * The reply's Message-ID, when there is a message.
+ */
+message_id: string | null, } | { "kind": "colleague_sending", member: string, 
+/**
+ * When it leaves (this computer's clock); `None` while it is being sent.
+ */
+leaves_at: number | null, message_id: string | null, } | { "kind": "colleague_replying", member: string, } | { "kind": "customer_wrote", from: Correspondent, at: number, preview: string, message: MessageKey, } | { "kind": "owned_by_other", member: string, since: number | null, };
 
 export type GuardReport = { findings: Array<GuardFinding>, 
 /**
@@ -292,7 +305,7 @@ send_at: number | null,
  */
 despite: Array<GuardFinding>, };
 
-export type SendFailureKind = "unreachable" | "connection_lost" | "connection_lost_after_data" | "tls_failed" | "auth_failed" | "temporarily_refused" | "recipient_refused" | "message_refused" | "invalid" | "password_missing";
+export type SendFailureKind = "unreachable" | "connection_lost" | "connection_lost_after_data" | "tls_failed" | "auth_failed" | "temporarily_refused" | "recipient_refused" | "message_refused" | "invalid" | "password_missing" | "check_failed";
 
 export type SendFailure = { kind: SendFailureKind, 
 /**
@@ -304,7 +317,7 @@ server: string,
  */
 code: number | null, server_text: string | null, };
 
-export type OutboxStatus = { "state": "queued" } | { "state": "sending" } | { "state": "retrying", next_at: number, failure: SendFailure, } | { "state": "unknown", failure: SendFailure, } | { "state": "failed", failure: SendFailure, } | { "state": "sent", at: number, 
+export type OutboxStatus = { "state": "queued" } | { "state": "sending" } | { "state": "retrying", next_at: number, failure: SendFailure, } | { "state": "unknown", failure: SendFailure, } | { "state": "failed", failure: SendFailure, } | { "state": "held", findings: Array<GuardFinding>, } | { "state": "sent", at: number, 
 /**
  * A copy is in the shared Sent folder.
  */
@@ -332,7 +345,7 @@ send_at: number,
  */
 attempts: number, };
 
-export type SendOutcome = { "outcome": "guarded", report: GuardReport, } | { "outcome": "queued", item: OutboxItem, };
+export type SendOutcome = { "outcome": "guarded", report: GuardReport, } | { "outcome": "queued", item: OutboxItem, } | { "outcome": "held", item: OutboxItem, };
 
 export type NoteVersion = { at: number, text: string, };
 
