@@ -4,7 +4,7 @@
 //
 //   BATON_APP=<path to the baton binary> BATON_E2E_OUT=<screenshot dir> node e2e/real-app.mjs
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -248,6 +248,98 @@ test('a reply written in the real app reaches the customer once; the guard and n
     writeFileSync(join(out, 'send-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)));
     throw error;
   } finally {
+    await session.end().catch(() => {});
+  }
+});
+
+// Bram presses Send with a 10-second undo window; five seconds later, still inside it,
+// Anna replies to the same customer in the real window. Her window shows his reply on its
+// way, her Send meets the guard naming him, and the customer gets one reply: his.
+test('a colleague\'s reply on its way shows at once and stops a second reply; the customer gets one', { timeout: 300_000 }, async () => {
+  assert.ok(demo && demoDir, 'BATON_DEMO and BATON_DEMO_DIR must be set');
+  const session = await Session.start(driver, {
+    browserName: 'wry',
+    'tauri:options': { application: app, args: ['--profile', 'anna'] },
+  });
+  let bram;
+  try {
+    await session.waitForScript(
+      "return document.querySelector('[data-testid=team-server]')?.dataset.state === 'online'",
+      'the team server online',
+      120_000,
+    );
+    const unassigned = await session.find("//nav//button[.//span[contains(@class,'view-name')][normalize-space()='Unassigned']]");
+    await session.click(unassigned[0]);
+    const subject = await session.waitForScript(
+      "return document.querySelector('[role=listbox] [role=option] .subject')?.textContent.trim()",
+      'an unassigned conversation',
+    );
+    const row = await session.find(`//*[@role='option'][.//*[contains(@class,'subject')][normalize-space()=${xpathString(subject)}]]`);
+    await session.click(row[0]);
+    await session.waitForScript(
+      `return document.querySelector('[data-testid=reading-pane] h2')?.textContent.trim() === ${JSON.stringify(subject)}`,
+      'the conversation open',
+    );
+    const token = `e2e-race-${Date.now()}`;
+    const button = await session.waitFor("//*[@data-testid='reading-pane']//button[@aria-keyshortcuts='r']", 'the Reply button');
+    await session.click(button);
+    await session.waitFor("//*[@data-testid='compose-body']", 'the composer');
+    await session.execute(
+      "const b = document.querySelector('[data-testid=compose-body]'); b.focus(); b.setSelectionRange(0, 0); document.execCommand('insertText', false, arguments[0]);",
+      [`Anna here, I will sort it out. ${token}-anna\n`],
+    );
+    await session.waitForScript("return document.querySelector('[data-testid=save-state]')?.textContent.trim().length > 0", 'the draft saved');
+
+    // Bram sends from his desk, with an undo window of 10 s.
+    let said = '';
+    const queued = new Promise((resolve, reject) => {
+      bram = spawn(demo, ['act', '--dir', demoDir, '--member', 'bram', '--subject', subject, '--undo', '10', `reply=Bram here, done. ${token}-bram`]);
+      bram.stdout.on('data', (chunk) => {
+        said += chunk;
+        if (said.includes('queued')) resolve();
+      });
+      bram.stderr.on('data', (chunk) => (said += chunk));
+      bram.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baton-demo act: ${code}: ${said}`))));
+    });
+    await queued;
+    const bramQueuedAt = Date.now();
+    // Anna's window shows it on its way, with the time it leaves.
+    await session.waitFor(
+      "//*[@data-testid='conversation-presence']//li[contains(@class,'sending')][contains(., 'bram')]",
+      "bram's reply on its way in the reading pane",
+      8_000,
+    );
+    writeFileSync(join(out, 'sending-real.png'), await session.screenshot());
+
+    // Five seconds after his Send, still inside his undo window, Anna presses Send.
+    await new Promise((r) => setTimeout(r, Math.max(0, 5_000 - (Date.now() - bramQueuedAt))));
+    await session.click(await session.waitFor("//*[@data-testid='send']", 'the Send button'));
+    const dialog = await session.waitFor("//*[@data-testid='guard-dialog']", 'the guard dialog', 30_000);
+    const text = await session.text(dialog);
+    assert.match(text, /Bram/, text);
+    assert.match(text, /on its way|went out|holds/, text);
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(join(out, 'guard-sending-real.png'), await session.screenshot());
+    // She keeps hers as a draft; Bram's goes out, once, and hers never.
+    const keep = await session.find("//*[@data-testid='guard-dialog']//button[contains(@class,'primary')]");
+    await session.click(keep[0]);
+    await new Promise((resolve, reject) => {
+      if (bram.exitCode !== null) return bram.exitCode === 0 ? resolve() : reject(new Error(said));
+      bram.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baton-demo act: ${code}: ${said}`))));
+    });
+    const deadline = Date.now() + 60_000;
+    while ((await sinkHas(`${token}-bram`)) === 0) {
+      assert.ok(Date.now() < deadline, "bram's reply arrived at the customer");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await sinkHas(`${token}-bram`), 1, "bram's reply arrived exactly once");
+    assert.equal(await sinkHas(`${token}-anna`), 0, "anna's reply did not leave");
+  } catch (error) {
+    writeFileSync(join(out, 'race-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)));
+    throw error;
+  } finally {
+    if (bram && bram.exitCode === null) bram.kill();
     await session.end().catch(() => {});
   }
 });

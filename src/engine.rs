@@ -70,6 +70,9 @@ struct Inner {
     draft_copies: Arc<tokio::sync::Mutex<()>>,
     /// The drafts on this computer; one store, so every change to a draft takes turns.
     drafts: crate::compose::drafts::DraftStore,
+    /// The outbox on this computer; one store (and one copy in memory) for the outbox
+    /// task, the guard and the window.
+    outbox: crate::outbox::store::OutboxStore,
     /// Notes read from the mailbox, rows last seen (for notifications), team history.
     notes: std::sync::Mutex<notes::NotesState>,
     /// Read the notes folder now (a push said a conversation's notes changed).
@@ -105,9 +108,11 @@ impl Engine {
     pub async fn open(profile: Profile, secrets: Arc<dyn SecretStore>) -> Result<Engine> {
         let (connectivity, _) = watch::channel(Connectivity::NotConfigured);
         let drafts = crate::compose::drafts::DraftStore::new(&profile.drafts_dir());
+        let outbox = crate::outbox::store::OutboxStore::new(&profile.outbox_dir());
         let engine = Engine {
             inner: Arc::new(Inner {
                 drafts,
+                outbox,
                 profile,
                 secrets,
                 events: Events::new(),

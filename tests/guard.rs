@@ -265,3 +265,267 @@ async fn live_banners_show_a_colleague_replying_right_now_and_the_holder() {
     })
     .await;
 }
+
+/// Gives `engine` an undo window of `seconds`.
+fn undo_window(engine: &baton::Engine, seconds: u32) {
+    let mut settings = engine.compose_settings().expect("settings");
+    settings.undo_seconds = seconds;
+    engine.save_compose_settings(settings).expect("save");
+}
+
+fn status_of(engine: &baton::Engine, id: &str) -> Option<baton::outbox::OutboxStatus> {
+    engine
+        .outbox_items()
+        .into_iter()
+        .find(|i| i.id == id)
+        .map(|i| i.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_on_its_way_is_seen_by_colleagues_at_once_and_undo_takes_it_back_everywhere() {
+    use baton::team::Activity;
+    let world = send_world(&["anna", "bram"]).await;
+    question(&world, "w1@customer.example", "Where is my parcel");
+    let (a, b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let anna = sending_engine(a.path(), &world, "anna").await;
+    let bram = sending_engine(b.path(), &world, "bram").await;
+    host_and_join(&anna, &bram, "bram").await;
+    wait_synced(&anna).await;
+    wait_synced(&bram).await;
+    let id = by_subject(&anna, "Where is my parcel");
+    undo_window(&anna, 10);
+    let anna_draft = reply(&anna, id, "It left the warehouse today.").await;
+    let bram_draft = reply(&bram, id, "Let me look it up.").await;
+
+    let pressed = baton::store::now_ms();
+    let item = send(&anna, &anna_draft).await;
+    // The claim was taken before "queued": it is the lock.
+    assert_eq!(owner_of(&anna, id).as_deref(), Some("anna"));
+    // Bram sees her reply on its way, with the time it leaves, within moments.
+    wait_until(WAIT, "bram sees anna's reply on its way", || {
+        bram.presence(id)
+            .iter()
+            .any(|p| p.member == "anna" && p.activity == Activity::Sending)
+    })
+    .await;
+    let seen = bram
+        .presence(id)
+        .into_iter()
+        .find(|p| p.member == "anna")
+        .expect("anna's presence");
+    let leaves_at = seen.leaves_at.expect("a time to leave");
+    assert!(
+        (leaves_at - (pressed + 10_000)).abs() < 2_000,
+        "leaves at {leaves_at}, pressed at {pressed}"
+    );
+    // His Send meets it as a reply given, naming her, and her claim.
+    let findings = guarded(&bram, &bram_draft).await;
+    assert!(
+        findings.iter().any(|f| matches!(f,
+            GuardFinding::ColleagueSending { member, leaves_at: Some(_), message_id: Some(m) }
+                if member == "anna" && *m == anna_draft.message_id)),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| matches!(f, GuardFinding::OwnedByOther { member, .. } if member == "anna")),
+        "{findings:?}"
+    );
+
+    // Anna takes it back: nobody holds the conversation and she is writing again.
+    anna.undo_send(&item.id).await.expect("undo");
+    wait_until(WAIT, "bram sees the reply taken back", || {
+        owner_of(&bram, id).is_none()
+            && bram
+                .presence(id)
+                .iter()
+                .all(|p| p.activity != Activity::Sending)
+    })
+    .await;
+    anna.discard_draft(&anna_draft.id).await.expect("discard");
+    // Now Bram's reply is the only one, and it goes.
+    let item = send(&bram, &bram_draft).await;
+    wait_outbox(&bram, &item.id, "bram's reply is sent", fully_sent).await;
+    wait_count(&world, "customer", "INBOX", &bram_draft.message_id, 1).await;
+    assert_eq!(
+        count(&world, "customer", "INBOX", &anna_draft.message_id),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sends_at_the_same_moment_let_one_reply_out_and_hold_the_other_naming_the_winner() {
+    let world = send_world(&["anna", "bram"]).await;
+    for i in 0..4 {
+        question(
+            &world,
+            &format!("same{i}@customer.example"),
+            &format!("Same moment {i}"),
+        );
+    }
+    let (a, b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let anna = sending_engine(a.path(), &world, "anna").await;
+    let bram = sending_engine(b.path(), &world, "bram").await;
+    for i in 0..4 {
+        let id = by_subject(&anna, &format!("Same moment {i}"));
+        wait_until(WAIT, "bram lists it", || row(&bram, id).is_some()).await;
+        let anna_draft = reply(&anna, id, "Anna answers.").await;
+        let bram_draft = reply(&bram, id, "Bram answers.").await;
+        // Both press Send in the same instant (no team server: the mailbox decides).
+        let (a, b) = tokio::join!(
+            anna.send_draft(&anna_draft.id, SendOptions::default()),
+            bram.send_draft(&bram_draft.id, SendOptions::default())
+        );
+        let outcomes = [
+            ("anna", &anna, &anna_draft, a.expect("anna sends")),
+            ("bram", &bram, &bram_draft, b.expect("bram sends")),
+        ];
+        let queued: Vec<_> = outcomes
+            .iter()
+            .filter(|o| matches!(o.3, SendOutcome::Queued { .. }))
+            .collect();
+        let said: Vec<_> = outcomes.iter().map(|o| (o.0, &o.3)).collect();
+        assert_eq!(queued.len(), 1, "exactly one goes: {said:?}");
+        let winner = queued[0].0;
+        let (_, loser, loser_draft, outcome) =
+            outcomes.iter().find(|o| o.0 != winner).expect("the other");
+        // The other is held in the outbox (both claimed) or stopped at the guard (the
+        // winner's claim was already there): either way it names the winner.
+        let findings = match outcome {
+            SendOutcome::Held { item } => match &item.status {
+                baton::outbox::OutboxStatus::Held { findings } => findings.clone(),
+                other => panic!("held without findings: {other:?}"),
+            },
+            SendOutcome::Guarded { report } => report.findings.clone(),
+            SendOutcome::Queued { .. } => unreachable!(),
+        };
+        assert!(
+            findings.iter().any(
+                |f| matches!(f, GuardFinding::OwnedByOther { member, .. } if member == winner)
+            ),
+            "{findings:?}"
+        );
+        wait_count(
+            &world,
+            "customer",
+            "INBOX",
+            &[anna_draft.message_id.clone(), bram_draft.message_id.clone()]
+                .into_iter()
+                .find(|m| *m != loser_draft.message_id)
+                .expect("winner's"),
+            1,
+        )
+        .await;
+        if let SendOutcome::Held { item } = outcome {
+            // Held stays held: nothing leaves until the member chooses. Discarding it
+            // leaves the conversation with the winner.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            assert!(matches!(
+                status_of(loser, &item.id),
+                Some(baton::outbox::OutboxStatus::Held { .. })
+            ));
+            loser.discard_outbox(&item.id).await.expect("discard");
+        } else {
+            loser.discard_draft(&loser_draft.id).await.expect("discard");
+        }
+        assert_eq!(
+            count(&world, "customer", "INBOX", &loser_draft.message_id),
+            0
+        );
+        assert_eq!(owner_of(&anna, id).as_deref(), Some(winner));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_check_holds_a_reply_when_someone_answered_or_the_customer_wrote_during_the_undo_window()
+ {
+    let world = send_world(&["anna", "bram"]).await;
+    question(&world, "h1@customer.example", "Wrong size");
+    question(&world, "h2@customer.example", "Gift wrap");
+    let dir = tempfile::tempdir().expect("dir");
+    let anna = sending_engine(dir.path(), &world, "anna").await;
+    let size = by_subject(&anna, "Wrong size");
+    let wrap = by_subject(&anna, "Gift wrap");
+    undo_window(&anna, 4);
+    let size_draft = reply(&anna, size, "Please send it back.").await;
+    let wrap_draft = reply(&anna, wrap, "Yes, we can.").await;
+    let size_item = send(&anna, &size_draft).await;
+    let wrap_item = send(&anna, &wrap_draft).await;
+
+    // During the undo window Olga answers the first from Outlook (no claim, no Baton),
+    // and the customer writes again about the second.
+    let olga_reply = format!(
+        "From: \"Olga (Outlook)\" <{SHARED}>\r\nTo: {CUSTOMER}\r\nSubject: RE: Wrong size\r\n\
+         Date: Mon, 2 Nov 2026 11:00:00 +0100\r\nMessage-ID: <olga-h1@brightdesk.example>\r\n\
+         In-Reply-To: <h1@customer.example>\r\nReferences: <h1@customer.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nExchange arranged.\r\n"
+    );
+    let mut olga = raw_imap(&world, "bram").await;
+    olga.append("Sent", "\\Seen", olga_reply.as_bytes()).await;
+    let again = mail(
+        "h2b@customer.example",
+        &format!("Jan Klant <{CUSTOMER}>"),
+        "Re: Gift wrap",
+        &["h2@customer.example"],
+        "Never mind, no wrapping needed.",
+    );
+    olga.append("INBOX", "", &again).await;
+
+    let held = |id: &str| match status_of(&anna, id) {
+        Some(baton::outbox::OutboxStatus::Held { findings }) => Some(findings),
+        _ => None,
+    };
+    wait_until(std::time::Duration::from_secs(30), "both are held", || {
+        held(&size_item.id).is_some() && held(&wrap_item.id).is_some()
+    })
+    .await;
+    let size_findings = held(&size_item.id).expect("held");
+    assert!(
+        matches!(&size_findings[..],
+            [GuardFinding::ColleagueReplied { by, message_id: Some(m), .. }]
+                if by == "Olga (Outlook)" && m == "olga-h1@brightdesk.example"),
+        "{size_findings:?}"
+    );
+    let wrap_findings = held(&wrap_item.id).expect("held");
+    assert!(
+        matches!(&wrap_findings[..], [GuardFinding::CustomerWrote { preview, .. }] if preview.contains("no wrapping")),
+        "{wrap_findings:?}"
+    );
+    // Held means held: nothing went out.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        count(&world, "customer", "INBOX", &size_draft.message_id),
+        0
+    );
+    assert_eq!(
+        count(&world, "customer", "INBOX", &wrap_draft.message_id),
+        0
+    );
+
+    // Anna reads the customer's news and sends anyway: it goes, once. A choice covers
+    // only what she saw.
+    assert!(
+        anna.send_held(&wrap_item.id, Vec::new()).await.is_err(),
+        "sending anyway needs the findings seen"
+    );
+    anna.send_held(&wrap_item.id, wrap_findings)
+        .await
+        .expect("send anyway");
+    wait_outbox(&anna, &wrap_item.id, "the held reply is sent", fully_sent).await;
+    wait_count(&world, "customer", "INBOX", &wrap_draft.message_id, 1).await;
+    // The other she edits: it is her draft again, and nothing left.
+    let back = anna.undo_send(&size_item.id).await.expect("edit");
+    assert_eq!(back.id, size_draft.id);
+    assert!(status_of(&anna, &size_item.id).is_none());
+    assert_eq!(
+        count(&world, "customer", "INBOX", &size_draft.message_id),
+        0
+    );
+}

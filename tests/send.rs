@@ -218,7 +218,9 @@ async fn a_restart_at_any_step_resumes_without_loss_or_a_second_copy() {
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
     let anna = sending_engine_with(dir.path(), &world, "anna", secrets.clone()).await;
     let id = by_subject(&anna, "Restarts");
-    let outbox = OutboxStore::new(&dir.path().join("profiles/anna/outbox"));
+    // The outbox's files as a crash would leave them (a store of their own each time:
+    // a store keeps what it read in memory).
+    let outbox = || OutboxStore::new(&dir.path().join("profiles/anna/outbox"));
 
     // Stopped between the outbox write and SMTP (in the undo window): after the
     // restart it is sent, once.
@@ -236,7 +238,7 @@ async fn a_restart_at_any_step_resumes_without_loss_or_a_second_copy() {
 
     // Stopped while the content was handed over, after it did arrive (and its copy is
     // in Sent): the restart finds it in Sent and does not send it again.
-    outbox
+    outbox()
         .update(&item.id, |e| {
             e.phase = Phase::Content;
             e.item.status = OutboxStatus::Sending;
@@ -259,7 +261,7 @@ async fn a_restart_at_any_step_resumes_without_loss_or_a_second_copy() {
     let item = send(&anna, &second).await;
     anna.shutdown().await;
     drop(anna);
-    outbox
+    outbox()
         .update(&item.id, |e| {
             e.phase = Phase::Content;
             e.item.status = OutboxStatus::Sending;

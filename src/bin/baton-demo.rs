@@ -5,10 +5,13 @@
 //! ```text
 //! baton-demo up --dir DIR      start (and on first run, fill) the mailbox; write profiles
 //! baton-demo down --dir DIR    stop the mailbox
-//! baton-demo act --dir DIR --member bram --subject S claim|release|owner=NAME
+//! baton-demo act --dir DIR --member bram --subject S [--undo SECONDS] ACTION
 //!                              a colleague at another desk: claim or release the
 //!                              conversation with subject S through the team server
-//!                              (or the mailbox), or wait until NAME holds it
+//!                              (or the mailbox), wait until NAME holds it (owner=NAME),
+//!                              answer the customer (reply, reply=TEXT; with --undo the
+//!                              reply waits out that undo window, and colleagues see it
+//!                              on its way), read or leave notes (notes, note=TEXT)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -59,7 +62,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: baton-demo up|down [--dir DIR]\n       \
                  baton-demo act [--dir DIR] --member M --subject S \
-                 claim|release|reply|notes|note=TEXT|owner=NAME"
+                 [--undo SECONDS] claim|release|reply|reply=TEXT|notes|note=TEXT|owner=NAME"
             );
             return ExitCode::from(2);
         }
@@ -243,7 +246,10 @@ async fn act_on(engine: &Engine, subject: &str, what: &str, undo: u32) -> Result
                 .map_err(|p| format!("{p} ({:?})", p.holder))?;
             println!("{what}: done");
         }
-        "reply" => {
+        other if other == "reply" || other.starts_with("reply=") => {
+            let text = other
+                .strip_prefix("reply=")
+                .unwrap_or("Thanks for your patience, we are on it.");
             // A colleague answers the customer: through the guard and the outbox, at once.
             let mut settings = engine.compose_settings().map_err(|e| e.to_string())?;
             settings.undo_seconds = undo;
@@ -260,7 +266,7 @@ async fn act_on(engine: &Engine, subject: &str, what: &str, undo: u32) -> Result
                 cc: draft.cc.clone(),
                 bcc: String::new(),
                 subject: draft.subject.clone(),
-                body: format!("Thanks for your patience, we are on it.{}", draft.body),
+                body: format!("{text}\n{}", draft.body),
             };
             engine.save_draft(edit).await.map_err(|e| e.to_string())?;
             // A colleague at the command line sends anyway, after saying what the

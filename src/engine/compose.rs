@@ -21,7 +21,7 @@ use crate::compose::{
 use crate::contract::Status;
 use crate::conversation::{ConversationId, FolderRole, MessageKey, TeamAction};
 use crate::outbox::smtp::SmtpTarget;
-use crate::outbox::store::{AfterSend, Entry, OutboxStore, Phase};
+use crate::outbox::store::{AfterSend, Entry, Phase};
 use crate::outbox::worker::{
     ChangeHook, CheckHook, ClaimHook, LastCheck, OutboxWorker, TargetSource, server_saves_sent,
 };
@@ -99,7 +99,7 @@ impl Engine {
             }
         });
         OutboxWorker {
-            store: OutboxStore::new(&self.inner.profile.outbox_dir()),
+            store: self.inner.outbox.clone(),
             drafts: self.drafts(),
             target,
             events: self.inner.events.clone(),
@@ -505,7 +505,9 @@ impl Engine {
 
     /// This member's own messages (sent from this computer): not a colleague's reply.
     fn own_message_ids(&self, this: &str) -> Vec<String> {
-        let mut own: Vec<String> = OutboxStore::new(&self.inner.profile.outbox_dir())
+        let mut own: Vec<String> = self
+            .inner
+            .outbox
             .list()
             .into_iter()
             .map(|e| e.item.message_id)
@@ -579,7 +581,7 @@ impl Engine {
         let Some(link) = self.team_link_ref() else {
             return;
         };
-        let entries = OutboxStore::new(&self.inner.profile.outbox_dir()).list();
+        let entries = self.inner.outbox.list();
         link.set_outgoing(crate::outbox::outgoing(&entries)).await;
     }
 
@@ -737,15 +739,29 @@ impl Engine {
         Ok(entry.item)
     }
 
-    /// Gives back a claim that sending `entry` took, now that it will not leave.
+    /// Gives back a claim that sending `entry` took, now that it will not leave: to the
+    /// colleague whose reply held it (they answered, so the baton is theirs), else to
+    /// nobody.
     async fn give_back_claim(&self, entry: &Entry) {
-        if let (true, Some(conversation)) = (entry.claimed_by_send, entry.item.conversation) {
-            match self.act(conversation, TeamAction::Release).await {
-                Ok(()) => {}
-                // Handed over or released meanwhile: not ours to give back.
-                Err(problem) if problem.code == ProblemCode::NotHolder => {}
-                Err(problem) => tracing::warn!("giving back the claim: {problem}"),
-            }
+        let (true, Some(conversation)) = (entry.claimed_by_send, entry.item.conversation) else {
+            return;
+        };
+        let answered_by = match &entry.item.status {
+            OutboxStatus::Held { findings } => findings.iter().find_map(|f| match f {
+                GuardFinding::ColleagueSending { member, .. } => Some(member.clone()),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let action = match answered_by {
+            Some(to) => TeamAction::HandOver { to },
+            None => TeamAction::Release,
+        };
+        match self.act(conversation, action).await {
+            Ok(()) => {}
+            // Handed over or released meanwhile: not ours to give back.
+            Err(problem) if problem.code == ProblemCode::NotHolder => {}
+            Err(problem) => tracing::warn!("giving back the claim: {problem}"),
         }
     }
 
@@ -758,7 +774,8 @@ impl Engine {
 
     /// Everything in the outbox, oldest first.
     pub fn outbox_items(&self) -> Vec<OutboxItem> {
-        OutboxStore::new(&self.inner.profile.outbox_dir())
+        self.inner
+            .outbox
             .list()
             .into_iter()
             .map(|e| e.item)

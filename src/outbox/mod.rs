@@ -164,3 +164,73 @@ pub enum SendFailureKind {
     /// unchecked.
     CheckFailed,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::store::tests::entry;
+
+    #[test]
+    fn colleagues_see_a_reply_on_its_way_until_its_copy_is_filed() {
+        let queued = entry("00000000000000a1", 10, OutboxStatus::Queued);
+        let out = outgoing(std::slice::from_ref(&queued));
+        assert_eq!(
+            out.get(&ConversationId(7)),
+            Some(&Outgoing {
+                leaves_at: Some(10_010),
+                message_id: "00000000000000a1@acme.test".into(),
+            })
+        );
+        let mut sending = queued.clone();
+        sending.item.status = OutboxStatus::Sending;
+        assert_eq!(
+            outgoing(&[sending.clone()])[&ConversationId(7)].leaves_at,
+            None
+        );
+        // Sent, but not yet in Sent: still on its way for colleagues.
+        let mut sent = sending.clone();
+        sent.item.status = OutboxStatus::Sent {
+            at: 1,
+            sent_copy: false,
+        };
+        assert!(outgoing(&[sent.clone()]).contains_key(&ConversationId(7)));
+        sent.after.sent_copy = true;
+        sent.after.answered = true;
+        assert!(outgoing(&[sent]).is_empty());
+        // Held, failed or undecided: not on its way.
+        let failure = SendFailure {
+            kind: SendFailureKind::MessageRefused,
+            server: String::new(),
+            code: None,
+            server_text: None,
+        };
+        for status in [
+            OutboxStatus::Held {
+                findings: Vec::new(),
+            },
+            OutboxStatus::Failed {
+                failure: failure.clone(),
+            },
+            OutboxStatus::Unknown { failure },
+        ] {
+            let mut e = queued.clone();
+            e.item.status = status;
+            assert!(outgoing(&[e]).is_empty());
+        }
+    }
+
+    #[test]
+    fn of_two_replies_on_one_conversation_the_one_leaving_first_shows() {
+        let later = entry("00000000000000a1", 50, OutboxStatus::Queued);
+        let sooner = entry("00000000000000b2", 20, OutboxStatus::Queued);
+        let out = outgoing(&[later.clone(), sooner]);
+        assert_eq!(
+            out[&ConversationId(7)].message_id,
+            "00000000000000b2@acme.test"
+        );
+        let mut now = later;
+        now.item.status = OutboxStatus::Sending;
+        let out = outgoing(&[entry("00000000000000b2", 20, OutboxStatus::Queued), now]);
+        assert_eq!(out[&ConversationId(7)].leaves_at, None);
+    }
+}

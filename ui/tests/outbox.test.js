@@ -197,3 +197,49 @@ test('the outbox in Dutch', async () => {
     await app.close();
   }
 });
+
+test('a reply waiting for a last check of the conversation says so, not that the mail server failed', async () => {
+  const checking = (nextAt) =>
+    item('checking', 'Re: Delivery has not arrived yet', {
+      state: 'retrying',
+      next_at: nextAt,
+      failure: { kind: 'check_failed', server: 'mail.example.com', code: null, server_text: null },
+    });
+  for (const [locale, waiting, explain, now] of [
+    [
+      'en-US',
+      /^Waiting to check the conversation before sending — next try in (\d+) s$/,
+      /The mailbox did not answer in time, so Baton could not look at the conversation once more\. It does not send a reply unchecked\./,
+      'Checking the conversation before sending…',
+    ],
+    [
+      'nl-NL',
+      /^Wacht op een laatste controle van het gesprek — volgende poging over (\d+) s$/,
+      /De mailbox antwoordde niet op tijd, dus Baton kon niet nog één keer naar het gesprek kijken\./,
+      'Het gesprek wordt gecontroleerd voor het versturen…',
+    ],
+  ]) {
+    const app = await harness.open({ htmlIndex: null, outbox: [checking(Date.now() + 40_000)] }, { locale });
+    const { page } = app;
+    try {
+      await openOutbox(page, locale === 'en-US' ? 'Outbox' : 'Postvak UIT');
+      const status = `${row('checking')} [data-testid="outbox-status"]`;
+      const text = (await page.textContent(status)).trim();
+      const match = waiting.exec(text);
+      assert.ok(match, `“${text}” does not match ${waiting}`);
+      assert.ok(Number(match[1]) <= 40 && Number(match[1]) >= 20, `next try counts down from 40 s, got ${match[1]}`);
+      assert.match(await page.textContent(row('checking')), explain);
+      assert.deepEqual(
+        (await page.locator(`${row('checking')} .actions button`).allTextContents()).map((t) => t.trim()),
+        [locale === 'en-US' ? 'Try now' : 'Nu proberen'],
+      );
+      if (locale === 'en-US') await harness.screenshot(page, 'outbox-check-failed');
+      // Its moment came and the check runs: no time left to count.
+      await emitEngineEvent(page, { type: 'outbox', item: checking(Date.now() - 1000) });
+      await page.waitForFunction(([sel, t]) => document.querySelector(sel)?.textContent.trim() === t, [status, now]);
+      assert.deepEqual(app.errors, []);
+    } finally {
+      await app.close();
+    }
+  }
+});

@@ -17,6 +17,7 @@ import type {
   DraftEdit,
   DraftKind,
   EngineEvent,
+  GuardFinding,
   GuardReport,
   HostSettings,
   Mention,
@@ -145,11 +146,21 @@ export const ipc = {
 
   /**
    * `guarded`: nothing was sent, the report says why; `queued`: in the outbox, where it
-   * waits until `send_at` (the undo window or "send later").
+   * waits until `send_at` (the undo window or "send later"); `held`: in the outbox but
+   * held, because a colleague got the claim first at the same moment.
    */
   sendDraft: (id: string, options: SendOptions) => call<SendOutcome>('send_draft', { id, options }),
 
-  /** Takes a queued message back as a draft; `too_late_to_undo` once SMTP started. */
+  /**
+   * A held message goes out after all; `despite` must be exactly the findings it is held
+   * for (what the member saw). Something new since holds it again.
+   */
+  sendHeld: (id: string, despite: GuardFinding[]) => call<OutboxItem>('send_held', { id, despite }),
+
+  /**
+   * Takes a queued or held message back as a draft (giving back a claim the send took);
+   * `too_late_to_undo` once SMTP started.
+   */
   undoSend: (id: string) => call<Draft>('undo_send', { id }),
 
   listOutbox: () => call<OutboxItem[]>('list_outbox'),
@@ -163,6 +174,7 @@ export const ipc = {
   /** Looks in Sent again for a message whose fate is unknown. */
   recheckSent: (id: string) => call<OutboxItem>('recheck_sent', { id }),
 
+  /** Removes a message that failed, is unknown, held or was sent; one not sent is gone for good. */
   discardOutbox: (id: string) => call<null>('discard_outbox', { id }),
 
   /** Canned replies and the mailbox signature, shared by the team through the mailbox. */

@@ -32,6 +32,11 @@ const scenario = {
   guard: [],
   /** Findings send_draft stops at, unless the send names them all in `despite`. */
   sendGuard: [],
+  /**
+   * Findings send_draft holds the message for once it is in the outbox (a colleague got
+   * the claim at the same moment): the answer is `held`.
+   */
+  sendHolds: [],
   /** Outbox items and drafts the engine already has. */
   outbox: [],
   drafts: [],
@@ -192,6 +197,7 @@ async function handle(cmd, args) {
     case 'check_draft':
     case 'send_draft':
     case 'undo_send':
+    case 'send_held':
     case 'list_outbox':
     case 'send_again':
     case 'mark_sent':
@@ -395,6 +401,7 @@ function writing(cmd, args) {
       if (recipients.length === 0) throw problem('no_recipients', 'the message has no recipient');
       const at = Date.now();
       const undoUntil = at + scenario.composeSettings.undo_seconds * 1000;
+      const held = scenario.sendHolds.length > 0;
       const item = {
         id: draft.id,
         message_id: draft.message_id,
@@ -402,7 +409,7 @@ function writing(cmd, args) {
         replying_to: draft.kind === 'reply' || draft.kind === 'reply_all' ? draft.source : null,
         subject: draft.subject,
         recipients,
-        status: { state: 'queued' },
+        status: held ? { state: 'held', findings: scenario.sendHolds } : { state: 'queued' },
         queued_at: at,
         send_at: args.options.send_at === null ? undoUntil : Math.max(args.options.send_at, undoUntil),
         attempts: 0,
@@ -411,15 +418,31 @@ function writing(cmd, args) {
       sentDrafts.set(draft.id, draft);
       outbox.set(item.id, item);
       emitOutbox(item);
-      return { outcome: 'queued', item };
+      return { outcome: held ? 'held' : 'queued', item };
     }
     case 'undo_send': {
+      // Queued and held messages come back; once SMTP started it is too late.
       const item = outbox.get(args.id);
-      if (!item || item.status.state !== 'queued') throw problem('too_late_to_undo', 'the message is already on its way');
+      if (!item || !['queued', 'held'].includes(item.status.state)) {
+        throw problem('too_late_to_undo', 'the message is already on its way');
+      }
       outbox.delete(args.id);
       const draft = { ...sentDrafts.get(args.id), saved_at: Date.now() };
       drafts.set(draft.id, draft);
       return draft;
+    }
+    case 'send_held': {
+      // As the engine: only a held message, and only despite exactly what held it.
+      const item = outbox.get(args.id);
+      if (!item || item.status.state !== 'held') throw problem('too_late_to_undo', 'the message is not held any more');
+      const seen = item.status.findings.every((f) => args.despite.some((d) => sameFinding(d, f)));
+      if (!seen || args.despite.length !== item.status.findings.length) {
+        throw problem('invalid_settings', 'the message is held for something not confirmed');
+      }
+      const queued = { ...item, status: { state: 'queued' }, send_at: Date.now() };
+      outbox.set(queued.id, queued);
+      emitOutbox(queued);
+      return queued;
     }
     case 'list_outbox':
       return [...outbox.values()];
@@ -443,6 +466,7 @@ function writing(cmd, args) {
     }
     case 'discard_outbox':
       outbox.delete(args.id);
+      sentDrafts.delete(args.id);
       return null;
     case 'list_templates':
       return templates;
@@ -557,6 +581,16 @@ window.__addMention = (m) => {
 
 /** The outbox as the engine has it now, for tests that check what was kept. */
 window.__outbox = () => [...outbox.values()];
+/**
+ * The outbox's last check before sending holds a queued message (a colleague's reply
+ * went out first, say), and the engine reports it as an `outbox` event.
+ */
+window.__holdOutbox = (id, findings) => {
+  const item = { ...outbox.get(id), status: { state: 'held', findings } };
+  outbox.set(id, item);
+  emitOutbox(item);
+  return item;
+};
 window.__drafts = () => [...drafts.values()];
 
 /** The hosted server's settings while this computer hosts, as host_team_server answered. */

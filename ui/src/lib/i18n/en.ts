@@ -114,6 +114,16 @@ export const en = {
     reopen: 'Reopen',
     viewing: (member: string) => `${member} is viewing`,
     replying: (member: string) => `${member} is replying`,
+    /** A colleague's reply is in their outbox and being handed to the mail server. */
+    sending: (member: string) => `${member} is sending a reply`,
+    /** `when` is one of the `leaves…` phrases below. */
+    replyLeaves: (member: string, when: string) => `${member}’s reply ${when}`,
+    leavesIn: (wait: string) => `leaves in ${wait}`,
+    leavesAt: (time: string) => `leaves at ${time}`,
+    leavesOn: (date: string) => `leaves on ${date}`,
+    beingSent: 'being sent now',
+    /** On a list row, beside the avatar, when there is no countdown. */
+    sendingShort: 'Sending…',
     presence: 'Colleagues on this conversation',
     claimed: 'Claimed.',
     released: 'Released.',
@@ -421,6 +431,8 @@ export const en = {
   guard: {
     banners: 'Before you reply',
     colleagueReplying: (member: string) => `${cap(member)} is replying to this right now`,
+    /** `when`: “leaves in 6 s” or “being sent now”. */
+    colleagueSending: (member: string, when: string) => `${cap(member)}’s reply is on its way — ${when}`,
     customerWrote: (ago: string) => `The customer wrote again ${ago} ago`,
     customerWroteNamed: (name: string, ago: string) => `${name} wrote again ${ago} ago`,
     ownedByOther: (member: string) => `${cap(member)} holds this conversation`,
@@ -438,6 +450,42 @@ export const en = {
     viewNewMessage: 'View the new message',
     keepEditing: 'Keep editing',
     discard: 'Discard draft',
+  },
+  /** A message the outbox held back at its last check before sending. */
+  held: {
+    title: 'Your reply is held',
+    notSent: 'Nothing has left.',
+    intro: 'At its last check before sending, Baton found:',
+    question: 'Send yours anyway? Until you choose, it waits in the Outbox.',
+    replied: (by: string, ago: string) => `${by}’s reply went out ${ago} ago`,
+    tookIt: (member: string) => `${cap(member)} took this conversation at the same moment`,
+    tookItAgo: (member: string, ago: string) => `${cap(member)} took this conversation ${ago} ago`,
+    /** Why, in a few words, after “Held — ” and in the notification. */
+    reason: {
+      replied: (by: string) => `${by} replied first`,
+      answeredElsewhere: 'someone answered from another mail app',
+      sending: (member: string) => `${cap(member)}’s reply is on its way`,
+      owned: (member: string) => `${cap(member)} took the conversation`,
+      customer: 'the customer wrote again',
+      replying: (member: string) => `${cap(member)} is replying`,
+    },
+    status: (reason: string) => `Held — ${reason}`,
+    explain: 'Nothing has left. Send it anyway, edit it, or discard it.',
+    notice: (subject: string, reason: string) => `Your reply to “${subject}” is held: ${reason}`,
+    noticeNoSubject: (reason: string) => `Your reply is held: ${reason}`,
+    notificationBody: 'Nothing has left. Open Baton to send it anyway, edit it or discard it.',
+    review: 'Review',
+    sendAnyway: 'Send anyway',
+    edit: 'Edit',
+    discard: 'Discard',
+    later: 'Decide later',
+    kept: 'Your reply waits in the Outbox until you choose.',
+    sendingAnyway: 'Sending it anyway.',
+    discarded: 'Discarded: the reply will not be sent.',
+    discardTitle: 'Discard this reply?',
+    discardText: 'The reply and its attachments are removed and will not be sent. This cannot be undone.',
+    discardConfirm: 'Discard reply',
+    cancel: 'Cancel',
   },
   sendUndo: {
     sendingIn: (secs: number) => `Sending in ${secs} s`,
@@ -460,6 +508,11 @@ export const en = {
     sending: 'Sending…',
     retrying: (wait: string, reason: string) => `Retrying — next try in ${wait} (${reason})`,
     retryingNow: (reason: string) => `Retrying now (${reason})`,
+    /** `check_failed`: the message waits for a last look at the conversation. */
+    checkWaiting: (wait: string) => `Waiting to check the conversation before sending — next try in ${wait}`,
+    checkingNow: 'Checking the conversation before sending…',
+    checkExplain:
+      'The mailbox did not answer in time, so Baton could not look at the conversation once more. It does not send a reply unchecked.',
     unknownTitle: 'May have been sent',
     unknown:
       'The connection broke just after handing the message over. It may have left — Baton did not send it again, so the customer will not get it twice.',
@@ -500,6 +553,7 @@ export const en = {
       message_refused: (server: string) => `${server} refused the message`,
       invalid: (_server: string) => 'the message could not be put together',
       password_missing: (_server: string) => 'no password stored for sending',
+      check_failed: (_server: string) => 'the conversation could not be checked',
     } satisfies Record<SendFailureKind, (server: string) => string>,
     /** Why a message failed for good, in plain words. */
     failed: {
@@ -515,6 +569,8 @@ export const en = {
       invalid: (_server: string) =>
         'The message could not be put together: an attachment may have moved, or an address is not valid.',
       password_missing: (_server: string) => 'No password is stored for sending. Connect the account again in the setup.',
+      check_failed: (_server: string) =>
+        'Baton could not check the conversation before sending: the mailbox did not answer in time.',
     } satisfies Record<SendFailureKind, (server: string) => string>,
   },
   drafts: {

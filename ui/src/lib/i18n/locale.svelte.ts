@@ -77,6 +77,16 @@ export class Locale {
     return this.#dayMonthYear.format(date);
   }
 
+  /** The time of day alone ("14:30", "2:30 PM"). */
+  time(ms: number): string {
+    return this.#time.format(new Date(ms));
+  }
+
+  /** Same calendar day, on this computer's clock. */
+  sameDay(a: number, b: number): boolean {
+    return new Date(a).toDateString() === new Date(b).toDateString();
+  }
+
   /** Date and time for message headers. */
   mediumDate(ms: number): string {
     return this.#medium.format(new Date(ms));

@@ -89,7 +89,8 @@ export class Notifier {
   readonly #notices: Notices;
   readonly #open: (id: ConversationId) => void;
   #permission: Promise<boolean> | null = null;
-  #lastDesktop: { conversation: ConversationId; at: number } | null = null;
+  /** The last desktop notification, and what a click on it (a return soon after) does. */
+  #lastDesktop: { run: () => void; at: number } | null = null;
 
   constructor(notices: Notices, open: (id: ConversationId) => void) {
     this.#notices = notices;
@@ -109,24 +110,34 @@ export class Notifier {
       lifetimeMs: 12_000,
       action: { label: locale.m.notify.open, run: () => this.#open(notification.conversation) },
     });
-    if (typeof document !== 'undefined' && document.hasFocus()) return;
+    if (!this.inBackground()) return;
+    this.desktop(title, body, () => this.#open(notification.conversation));
+  }
+
+  /** The window is not the one in front: only the desktop can tell the member now. */
+  inBackground(): boolean {
+    return typeof document !== 'undefined' && !document.hasFocus();
+  }
+
+  /** A desktop notification; coming back to the window soon after runs `onclick`. */
+  desktop(title: string, body: string, onclick: () => void) {
     this.requestPermission();
     void this.#permission?.then((allowed) => {
       if (!allowed) return;
       desktopNotifications.send(title, body);
-      this.#lastDesktop = { conversation: notification.conversation, at: Date.now() };
+      this.#lastDesktop = { run: onclick, at: Date.now() };
     });
   }
 
   /**
    * The window came to the front. On Linux the notification plugin cannot tell the app
    * that its notification was clicked (no action callback reaches the webview), so
-   * coming back within a few seconds of one is taken as that click and opens its
-   * conversation. Elsewhere it is the same gesture a click would have made.
+   * coming back within a few seconds of one is taken as that click and does what it is
+   * about (opens its conversation). Elsewhere it is the same gesture a click would have made.
    */
   windowFocused(now = Date.now()) {
     const last = this.#lastDesktop;
     this.#lastDesktop = null;
-    if (last && now - last.at <= CLICK_WINDOW_MS) this.#open(last.conversation);
+    if (last && now - last.at <= CLICK_WINDOW_MS) last.run();
   }
 }

@@ -5,7 +5,7 @@ import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
 import type { Notices } from './notices.svelte';
 
-export type OutboxAction = 'sendAgain' | 'markSent' | 'recheck' | 'discard';
+export type OutboxAction = 'sendAgain' | 'markSent' | 'recheck' | 'discard' | 'sendHeld';
 
 /** Not sent yet, or needing the member: what the sidebar badge counts. */
 export function needsAttention(item: OutboxItem): boolean {
@@ -24,10 +24,19 @@ export class Outbox {
   busy = $state.raw<ReadonlySet<string>>(new Set());
   /** The message just queued: the "Sending in 10 s — Undo" notice follows it. */
   justSent = $state.raw<OutboxItem | null>(null);
+  /** The held message whose Discard waits for the member's yes. */
+  discarding = $state<string | null>(null);
+  /** The held message the review dialog shows. */
+  #reviewId = $state<string | null>(null);
 
   attention = $derived(this.items.filter(needsAttention).length);
   /** Newest first: what was just sent is on top. */
   sorted = $derived([...this.items].sort((a, b) => b.queued_at - a.queued_at));
+  /**
+   * The message under review, as it is now: once it is no longer held (sent anyway from
+   * the Outbox, taken back, discarded) there is nothing left to decide and the dialog goes.
+   */
+  reviewing = $derived(this.items.find((i) => i.id === this.#reviewId && i.status.state === 'held') ?? null);
 
   readonly #notices: Notices;
 
@@ -47,6 +56,10 @@ export class Outbox {
     } finally {
       this.loaded = true;
     }
+  }
+
+  get(id: string): OutboxItem | undefined {
+    return this.items.find((i) => i.id === id);
   }
 
   /** An `outbox` event or a command's answer: the item as it is now. */
@@ -71,38 +84,74 @@ export class Outbox {
     this.justSent = null;
   }
 
-  async act(id: string, action: OutboxAction) {
+  /** Opens the dialog for a held message: send anyway, edit or discard. */
+  review(id: string) {
+    if (this.get(id)?.status.state === 'held') this.#reviewId = id;
+  }
+
+  /** The dialog closes; true when its message is still held (the member chose later). */
+  closeReview(): boolean {
+    const held = this.reviewing !== null;
+    this.#reviewId = null;
+    return held;
+  }
+
+  /** Discard on a held message asks first: it was never sent, its text would be lost. */
+  confirmDiscard(id: string) {
+    this.discarding = id;
+  }
+
+  /** Runs `work` for one item with its buttons waiting; a second click meanwhile does nothing. */
+  async whileBusy(id: string, work: () => Promise<void>) {
     if (this.busy.has(id)) return;
     this.busy = new Set([...this.busy, id]);
-    const t = locale.m.outbox;
     try {
-      switch (action) {
-        case 'sendAgain':
-          this.upsert(await ipc.sendAgain(id));
-          this.#notices.show(t.sentAgain);
-          return;
-        case 'markSent':
-          this.upsert(await ipc.markSent(id));
-          this.#notices.show(t.markedSent);
-          return;
-        case 'recheck': {
-          const item = await ipc.recheckSent(id);
-          this.upsert(item);
-          this.#notices.show(item.status.state === 'sent' ? t.foundInSent : t.lookedAgain);
-          return;
-        }
-        case 'discard':
-          await ipc.discardOutbox(id);
-          this.remove(id);
-          this.#notices.show(t.discarded);
-          return;
-      }
-    } catch (error) {
-      this.#notices.show(problemText(toProblem(error)), 'error');
+      await work();
     } finally {
       const busy = new Set(this.busy);
       busy.delete(id);
       this.busy = busy;
     }
+  }
+
+  act(id: string, action: OutboxAction): Promise<void> {
+    return this.whileBusy(id, async () => {
+      const t = locale.m.outbox;
+      try {
+        switch (action) {
+          case 'sendAgain':
+            this.upsert(await ipc.sendAgain(id));
+            this.#notices.show(t.sentAgain);
+            return;
+          case 'markSent':
+            this.upsert(await ipc.markSent(id));
+            this.#notices.show(t.markedSent);
+            return;
+          case 'recheck': {
+            const item = await ipc.recheckSent(id);
+            this.upsert(item);
+            this.#notices.show(item.status.state === 'sent' ? t.foundInSent : t.lookedAgain);
+            return;
+          }
+          case 'discard': {
+            const held = this.get(id)?.status.state === 'held';
+            await ipc.discardOutbox(id);
+            this.remove(id);
+            this.#notices.show(held ? locale.m.held.discarded : t.discarded);
+            return;
+          }
+          case 'sendHeld': {
+            const status = this.get(id)?.status;
+            if (status?.state !== 'held') return;
+            // Exactly what the member was shown: anything new since holds it again.
+            this.upsert(await ipc.sendHeld(id, status.findings));
+            this.#notices.show(locale.m.held.sendingAnyway);
+            return;
+          }
+        }
+      } catch (error) {
+        this.#notices.show(problemText(toProblem(error)), 'error');
+      }
+    });
   }
 }

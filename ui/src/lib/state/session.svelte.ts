@@ -76,7 +76,7 @@ export class Session {
         this.workspace.presenceChanged(event.presence.id);
         return;
       case 'outbox':
-        this.workspace.outbox.upsert(event.item);
+        this.workspace.outboxChanged(event.item);
         return;
       case 'notes_changed':
         if (this.phase === 'main') this.workspace.notesChanged();

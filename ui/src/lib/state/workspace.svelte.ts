@@ -12,10 +12,11 @@ import type {
   TeamAction,
   View,
 } from '../bindings';
+import { heldNotice } from '../i18n/guard-text';
 import { locale } from '../i18n/locale.svelte';
 import { problemText } from '../i18n/problem-text';
 import { ipc } from '../ipc';
-import type { Action } from '../keyboard/shortcuts';
+import { isTypingTarget, type Action } from '../keyboard/shortcuts';
 import { toProblem } from '../problem';
 import { START_VIEW } from '../views';
 import { Composer } from './composer.svelte';
@@ -517,32 +518,82 @@ export class Workspace {
     const draft = this.composer.draft;
     this.composer.clear();
     if (draft) this.drafts.forget(draft.id);
-    this.outbox.queued(item);
     this.focus(this.reader.id ? 'reader' : 'list');
+    if (item.status.state === 'held') {
+      // A colleague took the conversation at the same moment: the member just pressed
+      // Send and is looking, so the answer is the dialog, not a countdown.
+      this.outbox.upsert(item);
+      this.outbox.review(item.id);
+      return;
+    }
+    this.outbox.queued(item);
   }
 
-  /** "Undo" on a message still waiting: it comes back as a draft in the composer. */
-  async undoSend(id: string) {
-    try {
-      const draft = await ipc.undoSend(id);
-      this.outbox.remove(id);
-      await this.resume(draft);
-      this.notices.show(locale.m.sendUndo.undone);
-    } catch (error) {
-      const problem = toProblem(error);
-      this.outbox.dismissJustSent();
-      this.notices.show(problem.code === 'too_late_to_undo' ? locale.m.sendUndo.tooLate : problemText(problem), 'error');
+  /** The engine reports an outbox item; one that has just been held needs the member. */
+  outboxChanged(item: OutboxItem) {
+    const before = this.outbox.get(item.id)?.status.state;
+    this.outbox.upsert(item);
+    // An item new to this window comes from its own Send, whose answer opens the dialog.
+    if (item.status.state === 'held' && before !== undefined && before !== 'held') this.#held(item);
+  }
+
+  /**
+   * A queued message the outbox held at its last look before sending: the member decides
+   * in a dialog. One that would open under their hands while they type, or over another
+   * dialog, waits behind a notice with Review. In the background the desktop says it too.
+   */
+  #held(item: OutboxItem) {
+    const text = heldNotice(item);
+    const review = () => this.outbox.review(item.id);
+    if (this.notifier.inBackground()) this.notifier.desktop(text, locale.m.held.notificationBody, review);
+    if (this.#busyHere()) {
+      this.notices.show(text, 'info', {
+        icon: 'alert',
+        lifetimeMs: 15_000,
+        action: { label: locale.m.held.review, run: review },
+      });
+    } else {
+      review();
     }
+  }
+
+  /** The member is writing, or answering another dialog: a dialog now would interrupt. */
+  #busyHere(): boolean {
+    if (this.composer.isOpen && this.place === 'mail') return true;
+    if (typeof document === 'undefined') return false;
+    return document.querySelector('dialog[open]') !== null || isTypingTarget(document.activeElement);
+  }
+
+  /**
+   * "Undo" on a message still waiting, or "Edit" on a held one: it comes back as a draft
+   * in the composer (the engine gives back a claim the send took).
+   */
+  async undoSend(id: string) {
+    await this.outbox.whileBusy(id, async () => {
+      try {
+        const draft = await ipc.undoSend(id);
+        this.outbox.remove(id);
+        await this.resume(draft);
+        this.notices.show(locale.m.sendUndo.undone);
+      } catch (error) {
+        const problem = toProblem(error);
+        this.outbox.dismissJustSent();
+        this.notices.show(problem.code === 'too_late_to_undo' ? locale.m.sendUndo.tooLate : problemText(problem), 'error');
+      }
+    });
   }
 
   /**
    * "View their reply": the composer is put away (the draft stays), and the reading pane
-   * opens the conversation at that message.
+   * opens the conversation at that message. `conversation` is the one the message is in
+   * when it is not the draft's (a held reply's).
    */
-  async viewMessage(key: MessageKey) {
-    const conversation = this.composer.draft?.conversation ?? this.reader.id;
+  async viewMessage(key: MessageKey, conversation = this.composer.draft?.conversation ?? this.reader.id) {
     this.composer.guarded = null;
     if (!(await this.#park()) || !conversation) return;
+    // A held reply can be reviewed from the Outbox: the message shows in the mail columns.
+    if (this.place === 'mentions') this.mentions.left();
+    this.place = 'mail';
     if (conversation !== this.reader.id) this.open(conversation);
     else this.reader.refresh();
     this.reveal = { conversation, key, seq: (this.reveal?.seq ?? 0) + 1 };
