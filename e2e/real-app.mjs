@@ -303,12 +303,15 @@ test('a colleague\'s reply on its way shows at once and stops a second reply; th
     });
     await queued;
     const bramQueuedAt = Date.now();
-    // Anna's window shows it on its way, with the time it leaves.
-    await session.waitFor(
-      "//*[@data-testid='conversation-presence']//li[contains(@class,'sending')][contains(., 'bram')]",
-      "bram's reply on its way in the reading pane",
+    // Anna's composer shows it on its way, with the time it leaves, and that he holds
+    // the conversation now (his Send claimed it).
+    const banner = await session.waitFor(
+      "//*[@data-testid='guard-banners']//li[contains(., 'Bram’s reply is on its way')][contains(., 'leaves in')]",
+      "bram's reply on its way above Anna's reply",
       8_000,
     );
+    assert.match(await session.text(banner), /leaves in \d+ s/);
+    await session.waitFor("//*[@data-testid='guard-banners']//li[contains(., 'Bram holds this conversation')]", 'his claim');
     writeFileSync(join(out, 'sending-real.png'), await session.screenshot());
 
     // Five seconds after his Send, still inside his undo window, Anna presses Send.

@@ -298,10 +298,10 @@ async fn a_reply_on_its_way_is_seen_by_colleagues_at_once_and_undo_takes_it_back
     let id = by_subject(&anna, "Where is my parcel");
     undo_window(&anna, 10);
     let anna_draft = reply(&anna, id, "It left the warehouse today.").await;
-    let bram_draft = reply(&bram, id, "Let me look it up.").await;
-
     let pressed = baton::store::now_ms();
     let item = send(&anna, &anna_draft).await;
+    // Bram opens a reply while hers waits out its undo window.
+    let bram_draft = reply(&bram, id, "Let me look it up.").await;
     // The claim was taken before "queued": it is the lock.
     assert_eq!(owner_of(&anna, id).as_deref(), Some("anna"));
     // Bram sees her reply on its way, with the time it leaves, within moments.
