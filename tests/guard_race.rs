@@ -1,8 +1,8 @@
 //! The duplicate-reply guard under a busy team: two and five members answer the same
 //! customers at moments spread over 15 seconds, some with a 10-second undo window and
 //! some with none, through a real Dovecot and Postfix — with the team server hosted in
-//! one member's Baton, and without any. Each conversation is one round; all rounds run
-//! at once, which only makes the race harder.
+//! one member's Baton, with one member unable to reach it, and without any. Each
+//! conversation is one round; all rounds run at once, which only makes the race harder.
 //!
 //! What must hold: a customer receives exactly one reply per round unless a member
 //! explicitly chose "send anyway" despite a colleague's reply (sent, on its way, or a
@@ -22,6 +22,8 @@ use baton::Engine;
 use baton::compose::{ComposeSettings, Draft, GuardFinding, SendOptions, SendOutcome};
 use baton::conversation::ConversationId;
 use baton::outbox::OutboxStatus;
+use baton::profile::Profile;
+use baton::secrets::{MemorySecrets, SecretStore};
 use common::sending::*;
 use common::*;
 
@@ -49,7 +51,19 @@ struct Round {
 
 type Rounds = Arc<Mutex<BTreeMap<usize, Round>>>;
 
-async fn race(members: &[&str], with_server: bool) {
+/// How the team reaches its team server in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Server {
+    /// Hosted in the first member's Baton; everyone connected.
+    Hosted,
+    /// Hosted, but the second member cannot reach it (their link stays offline): their
+    /// claims go straight to the mailbox while the others' go through the server.
+    OneOffline,
+    /// No team server at all: the mailbox decides.
+    None,
+}
+
+async fn race(members: &[&str], server: Server) {
     let rounds_n: usize = std::env::var("BATON_RACE_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -59,7 +73,7 @@ async fn race(members: &[&str], with_server: bool) {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| fastrand::u64(..));
     println!(
-        "race: {} members, server {with_server}, {rounds_n} rounds, BATON_RACE_SEED={seed}",
+        "race: {} members, team server {server:?}, {rounds_n} rounds, BATON_RACE_SEED={seed}",
         members.len()
     );
     let world = send_world(members).await;
@@ -89,11 +103,15 @@ async fn race(members: &[&str], with_server: bool) {
         .iter()
         .map(|_| tempfile::tempdir().expect("dir"))
         .collect();
+    let secrets: Vec<Arc<dyn SecretStore>> = members
+        .iter()
+        .map(|_| Arc::new(MemorySecrets::default()) as Arc<dyn SecretStore>)
+        .collect();
     let mut engines = Vec::new();
-    for (dir, member) in dirs.iter().zip(members) {
-        engines.push(sending_engine(dir.path(), &world, member).await);
+    for ((dir, member), secrets) in dirs.iter().zip(members).zip(&secrets) {
+        engines.push(sending_engine_with(dir.path(), &world, member, secrets.clone()).await);
     }
-    if with_server {
+    if server != Server::None {
         let host = &engines[0];
         host.host_team_server(baton::team::HostSettings {
             port: 0,
@@ -112,6 +130,40 @@ async fn race(members: &[&str], with_server: bool) {
             engines.iter().all(online)
         })
         .await;
+    }
+    if server == Server::OneOffline {
+        // The second member's Baton points at a port where nothing listens (a laptop
+        // on a network that cannot reach the office box).
+        let (dir, member) = (dirs[1].path(), members[1]);
+        engines[1].shutdown().await;
+        let profile = Profile::open(dir, member).expect("profile");
+        let mut settings = profile.team_server().expect("read").expect("joined");
+        let secret = secrets[1]
+            .get(&settings.credential_key())
+            .expect("read")
+            .expect("the secret");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        settings.url = format!("ws://127.0.0.1:{port}/");
+        secrets[1]
+            .set(&settings.credential_key(), &secret)
+            .expect("secret");
+        profile.save_team_server(Some(&settings)).expect("save");
+        engines[1] = reopen(dir, member, secrets[1].clone()).await;
+        wait_synced(&engines[1]).await;
+        wait_until(
+            WAIT,
+            "the second member is offline from the team server",
+            || {
+                matches!(
+                    engines[1].team().server,
+                    baton::team::TeamServerState::Offline { .. }
+                )
+            },
+        )
+        .await;
+        assert!(online(&engines[0]));
     }
     // Half the team has an undo window, half sends at once.
     for (i, engine) in engines.iter().enumerate() {
@@ -435,20 +487,25 @@ fn customer_replies(world: &SendWorld) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_members_with_the_team_server() {
-    race(&["anna", "bram"], true).await;
+    race(&["anna", "bram"], Server::Hosted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_members_one_of_them_offline_from_the_team_server() {
+    race(&["anna", "bram"], Server::OneOffline).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_members_on_the_mailbox_alone() {
-    race(&["anna", "bram"], false).await;
+    race(&["anna", "bram"], Server::None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_members_with_the_team_server() {
-    race(&["anna", "bram", "chloe", "dirk", "eva"], true).await;
+    race(&["anna", "bram", "chloe", "dirk", "eva"], Server::Hosted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_members_on_the_mailbox_alone() {
-    race(&["anna", "bram", "chloe", "dirk", "eva"], false).await;
+    race(&["anna", "bram", "chloe", "dirk", "eva"], Server::None).await;
 }

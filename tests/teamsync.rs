@@ -371,6 +371,27 @@ async fn a_returning_client_gets_exactly_what_it_missed_or_a_snapshot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_reported_down_once_while_the_client_keeps_trying() {
+    let team = team(&["anna"]).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let mut options = team.options("anna");
+    options.url = format!("ws://127.0.0.1:{port}/");
+    let (client, mut events) = TeamClient::start(options);
+    // Said at once, not after a first connection that never comes.
+    next(&mut events, |e| matches!(e, TeamEvent::Disconnected { .. })).await;
+    // Only once while it keeps failing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e, TeamEvent::Disconnected { .. }))
+        .count();
+    assert_eq!(again, 0, "told again while still down");
+    client.shutdown().await;
+    team.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_reconnects_by_itself_after_a_server_restart() {
     let team = team(&["anna", "bram"]).await;
     let (anna, mut events) = team.client("anna").await;

@@ -137,7 +137,9 @@ pub enum TeamEvent {
     /// Everyone's activity at connection time, replacing what the listener knew.
     PresenceSnapshot(Vec<PresenceEntry>),
     Presence(PresenceEntry),
-    /// The connection dropped; the client reconnects by itself.
+    /// The server cannot be reached: the connection dropped, or the first attempts since
+    /// the last connection failed (told once until it connects again); the client keeps
+    /// trying by itself.
     Disconnected {
         reason: String,
     },
@@ -642,6 +644,9 @@ impl Worker {
 
     async fn run(mut self) {
         let mut failures = 0u32;
+        // Whether listeners heard the server is down since the last connection: a server
+        // that never answered is "offline, retrying", not "connecting" for ever.
+        let mut down_told = false;
         loop {
             if self.cancel.is_cancelled() {
                 return;
@@ -654,6 +659,7 @@ impl Worker {
             let reason = match connected {
                 Ok((ws, welcome)) => {
                     failures = 0;
+                    down_told = false;
                     match self.session(ws, welcome).await {
                         End::Stop => return,
                         End::Reconnect { reason, resync } => {
@@ -664,6 +670,7 @@ impl Worker {
                             self.emit(TeamEvent::Disconnected {
                                 reason: reason.clone(),
                             });
+                            down_told = true;
                             if resync {
                                 continue;
                             }
@@ -684,7 +691,15 @@ impl Worker {
                     self.idle_until_cancelled().await;
                     return;
                 }
-                Err(error) => error.message,
+                Err(error) => {
+                    if !down_told {
+                        self.emit(TeamEvent::Disconnected {
+                            reason: error.message.clone(),
+                        });
+                        down_told = true;
+                    }
+                    error.message
+                }
             };
             let wait = backoff(&self.options, failures);
             failures = failures.saturating_add(1);

@@ -69,7 +69,7 @@ test('Send answers “held”: the dialog says why with Edit focused; Escape kee
     await dialog.waitFor();
     assert.equal(await page.locator(UNDO).count(), 0, 'nothing counts down: it is not leaving');
     const text = flat(await dialog.textContent());
-    assert.match(text, /^Your reply is held Decide later Nothing has left\. At its last check before sending, Baton found:/);
+    assert.match(text, /^Your reply is held Decide later Nothing has left\. Before it could leave, Baton found:/);
     assert.equal(flat(await dialog.locator('li[data-kind="owned_by_other"] .headline').textContent()), 'Bram took this conversation at the same moment');
     assert.match(text, /Send yours anyway\? Until you choose, it waits in the Outbox\./);
     assert.deepEqual(await buttons(page, HELD), ['Discard', 'Edit', 'Send anyway']);
@@ -280,7 +280,7 @@ test('held, in Dutch: the dialog and the Outbox row', async () => {
     const dialog = page.locator(HELD);
     await dialog.waitFor();
     const text = flat(await dialog.textContent());
-    assert.match(text, /^Je antwoord is tegengehouden Later beslissen Er is niets vertrokken\. Bij de laatste controle voor het versturen vond Baton:/);
+    assert.match(text, /^Je antwoord is tegengehouden Later beslissen Er is niets vertrokken\. Voor het verzenden vond Baton:/);
     assert.match(flat(await dialog.locator('.headline').textContent()), /^Het antwoord van Bram from Acme is \d+ s geleden verstuurd$/);
     assert.match(text, /Jouw antwoord toch versturen\? Tot je kiest, wacht het in het Postvak UIT\./);
     assert.deepEqual(await buttons(page, HELD), ['Weggooien', 'Hun antwoord bekijken', 'Bewerken', 'Toch versturen']);

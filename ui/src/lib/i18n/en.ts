@@ -455,7 +455,7 @@ export const en = {
   held: {
     title: 'Your reply is held',
     notSent: 'Nothing has left.',
-    intro: 'At its last check before sending, Baton found:',
+    intro: 'Before it could leave, Baton found:',
     question: 'Send yours anyway? Until you choose, it waits in the Outbox.',
     replied: (by: string, ago: string) => `${by}’s reply went out ${ago} ago`,
     tookIt: (member: string) => `${cap(member)} took this conversation at the same moment`,

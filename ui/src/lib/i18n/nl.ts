@@ -444,7 +444,7 @@ export const nl: Messages = {
   held: {
     title: 'Je antwoord is tegengehouden',
     notSent: 'Er is niets vertrokken.',
-    intro: 'Bij de laatste controle voor het versturen vond Baton:',
+    intro: 'Voor het verzenden vond Baton:',
     question: 'Jouw antwoord toch versturen? Tot je kiest, wacht het in het Postvak UIT.',
     replied: (by, ago) => `Het antwoord van ${by} is ${ago} geleden verstuurd`,
     tookIt: (member) => `${cap(member)} claimde dit gesprek op hetzelfde moment`,
