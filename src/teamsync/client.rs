@@ -644,8 +644,9 @@ impl Worker {
 
     async fn run(mut self) {
         let mut failures = 0u32;
-        // Whether listeners heard the server is down since the last connection: a server
-        // that never answered is "offline, retrying", not "connecting" for ever.
+        // Whether listeners heard the server is down since the last connection (the end
+        // of a session always tells them): a server that never answered is "offline,
+        // retrying", not "connecting" for ever.
         let mut down_told = false;
         loop {
             if self.cancel.is_cancelled() {
@@ -659,7 +660,6 @@ impl Worker {
             let reason = match connected {
                 Ok((ws, welcome)) => {
                     failures = 0;
-                    down_told = false;
                     match self.session(ws, welcome).await {
                         End::Stop => return,
                         End::Reconnect { reason, resync } => {
