@@ -347,6 +347,10 @@ async fn a_reply_on_its_way_is_seen_by_colleagues_at_once_and_undo_takes_it_back
     })
     .await;
     anna.discard_draft(&anna_draft.id).await.expect("discard");
+    wait_until(WAIT, "bram sees anna stop replying", || {
+        bram.presence(id).is_empty()
+    })
+    .await;
     // Now Bram's reply is the only one, and it goes.
     let item = send(&bram, &bram_draft).await;
     wait_outbox(&bram, &item.id, "bram's reply is sent", fully_sent).await;
