@@ -14,7 +14,7 @@ use crate::events::EngineEvent;
 use crate::notes::message::NoteMessage;
 use crate::outbox::Outgoing;
 use crate::problem::{Problem, ProblemCode, Result};
-use crate::sync::folder::SyncContext;
+use crate::sync::context::SyncContext;
 use crate::sync::team::ActionRequest;
 use crate::team::{
     Activity, Presence, PresenceOn, TeamOverview, TeamServerSettings, TeamServerState,

@@ -36,7 +36,8 @@ use baton::imap::headers::fetch_items;
 use baton::imap::tls::client_config;
 use baton::store::Store;
 use baton::store::bodies::BodyCache;
-use baton::sync::folder::{SyncContext, sync_folder};
+use baton::sync::context::SyncContext;
+use baton::sync::folder::sync_folder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const USAGE: &str = "usage:

@@ -26,7 +26,7 @@ use crate::notes::watch::{
 use crate::notes::{FOLDER, MAX_NOTE, Mention, Note};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::store::now_ms;
-use crate::sync::folder::SyncContext;
+use crate::sync::context::SyncContext;
 use crate::sync::mailops::{FolderTarget, MailOp};
 
 /// The notes folder is read again this often even without news (servers without

@@ -6,7 +6,6 @@ use async_imap::imap_proto::AttributeValue;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{DateTime, HeaderValue};
 
-use super::session::Fetched;
 use crate::store::record::{Address, FlagUpdate, Flags, MessageRecord};
 
 /// The header fields the list and threading need. The same FETCH is the benchmark's
@@ -28,6 +27,14 @@ pub fn fetch_items(condstore: bool) -> String {
 pub struct FolderSeed {
     pub folder: String,
     pub uid_validity: u32,
+}
+
+/// One item of a header FETCH.
+#[derive(Debug)]
+pub enum Fetched {
+    Header(Box<FetchedHeader>),
+    /// Flags of a message, without headers (a flag FETCH, or news from another client).
+    Flags(FlagUpdate),
 }
 
 /// A message's header FETCH, copied out of the response but not parsed yet, so parsing

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::command::quoted;
-use super::headers;
+use super::headers::{self, Fetched};
 use crate::account::ServerEndpoint;
 use crate::conversation::FolderRole;
 use crate::problem::{Problem, ProblemCode, Result};
@@ -85,14 +85,6 @@ pub struct SelectInfo {
     pub changed: Vec<FlagUpdate>,
     /// Whether QRESYNC parameters were sent, so `vanished`/`changed` are complete.
     pub qresync_used: bool,
-}
-
-/// One item of a header FETCH.
-#[derive(Debug)]
-pub enum Fetched {
-    Header(Box<headers::FetchedHeader>),
-    /// Flags of a message, without headers (a flag FETCH, or news from another client).
-    Flags(FlagUpdate),
 }
 
 /// What a conditional STORE did.

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::connection::Connection;
-use super::folder::SyncContext;
+use super::context::SyncContext;
 use super::mailops::MailOp;
 use super::team::{ActionRequest, FolderSession, carry_out, refresh};
 use crate::contract::Action;

@@ -2,97 +2,20 @@
 //! then apply — news from QRESYNC, new mail, flag changes, expunges, and the newest-first
 //! backfill of a first sync in chunks that survive an interrupted connection.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use crate::connectivity::SyncProgress;
-use crate::events::{EngineEvent, Events};
-use crate::imap::headers::{FetchedHeader, FolderSeed, synthetic_message_id};
-use crate::imap::session::{Fetched, ImapSession, SelectInfo};
-use crate::problem::{Problem, ProblemCode, Result, blocking};
-use crate::store::bodies::BodyCache;
+use crate::events::EngineEvent;
+use crate::imap::headers::{Fetched, FetchedHeader, FolderSeed, synthetic_message_id};
+use crate::imap::session::{ImapSession, SelectInfo};
+use crate::problem::{Problem, ProblemCode, Result};
+use crate::store::Changed;
 use crate::store::persist::FolderState;
 use crate::store::record::{FlagUpdate, MessageRecord};
-use crate::store::{Changed, Store};
+use crate::sync::context::SyncContext;
 use crate::sync::plan::{FlagSync, plan};
-use crate::sync::team::MailboxKeywords;
 
 /// Headers per FETCH command during a first sync: small enough that progress moves and
 /// an interrupted sync loses little, large enough that round trips do not matter.
 const BACKFILL_CHUNK: usize = 5000;
-
-/// What folder sync needs besides the session.
-#[derive(Clone)]
-pub struct SyncContext {
-    pub store: Arc<Mutex<Store>>,
-    pub events: Events,
-    pub bodies: BodyCache,
-    /// UID ranges whose headers once came back in a form that could not be read; they
-    /// are fetched one message at a time to find the culprit (kept across reconnects).
-    pub suspects: Suspects,
-    /// The keywords the mailbox knows and whether it keeps them (the team state).
-    pub keywords: MailboxKeywords,
-}
-
-/// (folder slot, lowest UID, highest UID) of ranges to fetch message by message.
-#[derive(Clone, Default)]
-pub struct Suspects(Arc<Mutex<Vec<(u16, u32, u32)>>>);
-
-impl Suspects {
-    fn list(&self) -> std::sync::MutexGuard<'_, Vec<(u16, u32, u32)>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn overlaps(&self, slot: u16, low: u32, high: u32) -> bool {
-        self.list()
-            .iter()
-            .any(|&(s, l, h)| s == slot && l <= high && low <= h)
-    }
-
-    fn add(&self, slot: u16, low: u32, high: u32) {
-        self.list().push((slot, low, high));
-    }
-
-    fn clear(&self, slot: u16, low: u32, high: u32) {
-        self.list()
-            .retain(|&(s, l, h)| !(s == slot && l <= high && low <= h));
-    }
-}
-
-impl SyncContext {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave the in-memory cache half-written
-        // in a way that matters more than losing the app; keep going.
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Threads what a bulk sync stored unthreaded, off the async threads, and tells the
-    /// window to reload.
-    pub async fn thread_pending(&self) -> Result<()> {
-        let store = self.store.clone();
-        let threaded = blocking(ProblemCode::CacheFailed, "threading failed", move || {
-            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
-            let threaded = store.thread_pending();
-            // Saves the new list order too (the snapshot a restart shows first).
-            store.save().map(|()| threaded)
-        })
-        .await??;
-        if threaded {
-            self.events
-                .emit(EngineEvent::ConversationsChanged { ids: vec![] });
-        }
-        Ok(())
-    }
-
-    pub fn announce(&self, changed: Changed) {
-        if !changed.is_empty() {
-            self.events.emit(EngineEvent::ConversationsChanged {
-                ids: changed.into_iter().collect(),
-            });
-        }
-    }
-}
 
 /// Syncs `folder` (cache slot `slot`). Returns whether anything changed.
 pub async fn sync_folder(

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod context;
 pub mod fetcher;
 pub mod folder;
 pub mod mailops;

@@ -2,12 +2,11 @@
 //! the contract's plan, sent as conditional stores, re-planned when a colleague got there
 //! first, and checked afterwards because a server may let two claims win.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 use tokio::sync::oneshot;
 
-use super::folder::SyncContext;
+use super::context::SyncContext;
 use crate::contract::{Action, PlanMessage, Refusal, StoreOp, TeamKeyword, plan, state_of};
 use crate::conversation::ConversationId;
 use crate::imap::session::ImapSession;
@@ -24,69 +23,6 @@ pub struct ActionRequest {
     /// `None`: only read the conversation's flags afresh (a colleague changed it).
     pub action: Option<Action>,
     pub reply: oneshot::Sender<Result<()>>,
-}
-
-/// What the server told us about the mailbox's keywords, shared by both connections.
-#[derive(Clone, Default)]
-pub struct MailboxKeywords(Arc<Mutex<KeywordState>>);
-
-#[derive(Default)]
-struct KeywordState {
-    /// Keywords each folder knows (by folder name), from SELECT's FLAGS answer.
-    known: BTreeMap<String, BTreeSet<String>>,
-    /// Whether the server keeps custom keywords (`\*` in PERMANENTFLAGS); unknown until
-    /// the first SELECT.
-    custom: Option<bool>,
-}
-
-impl MailboxKeywords {
-    fn state(&self) -> std::sync::MutexGuard<'_, KeywordState> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records a SELECT's answer.
-    pub fn note(&self, folder: &str, flags: &[String], permanent: &[String]) {
-        let mut state = self.state();
-        state
-            .known
-            .insert(folder.to_owned(), flags.iter().cloned().collect());
-        // Servers that keep custom keywords say `\*`; Microsoft 365 does not.
-        let custom = permanent.iter().any(|f| f == "\\*");
-        state.custom = Some(state.custom.unwrap_or(true) && custom);
-    }
-
-    pub fn knows(&self, folder: &str, keyword: &str) -> bool {
-        self.state()
-            .known
-            .get(folder)
-            .is_some_and(|k| k.contains(keyword))
-    }
-
-    fn learn(&self, folder: &str, keyword: &str) {
-        self.state()
-            .known
-            .entry(folder.to_owned())
-            .or_default()
-            .insert(keyword.to_owned());
-    }
-
-    /// `Some(false)` when the server cannot keep the team's keywords.
-    pub fn custom_supported(&self) -> Option<bool> {
-        self.state().custom
-    }
-
-    /// Members whose claim keyword the mailbox knows: everyone who ever used Baton on it.
-    pub fn members(&self) -> BTreeSet<String> {
-        self.state()
-            .known
-            .values()
-            .flatten()
-            .filter_map(|k| match TeamKeyword::parse(k) {
-                Some(TeamKeyword::Claim(member)) => Some(member),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 /// The part of a connection the executor needs: a session and which folder is selected.

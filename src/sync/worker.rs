@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff;
 use super::connection::Connection;
-use super::folder::{SyncContext, sync_folder};
+use super::context::SyncContext;
+use super::folder::sync_folder;
 use crate::connectivity::Connectivity;
 use crate::conversation::FolderRole;
 use crate::imap::session::{IdleEnd, ImapSession};

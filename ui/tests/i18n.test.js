@@ -54,6 +54,7 @@ test('the settings menu switches the language and remembers the choice', async (
     await page.getByRole('button', { name: 'Settings' }).click();
     const menu = page.getByRole('menu');
     await menu.waitFor();
+    await harness.screenshot(page, 'settings-menu');
     // Keys inside the menu belong to the menu, not to the list behind it.
     await page.keyboard.press('j');
     assert.equal(await page.getAttribute(`${LIST} [aria-selected="true"]`, 'data-index'), '0');

@@ -80,6 +80,7 @@ test('a canned reply goes in at the cursor with its placeholders filled', async 
       (await menu.locator('.name').allTextContents()).map((t) => t.trim()),
       ['Refund approved', 'Where is my parcel'],
     );
+    await harness.screenshot(page, 'canned-menu');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForFunction(
@@ -159,6 +160,7 @@ test('send later passes the chosen moment; Drafts lists what was closed and resu
     const later = page.locator('[data-testid="send-later"]');
     await later.waitFor();
     await later.locator('input').fill('2031-03-04T09:30');
+    await harness.screenshot(page, 'send-later');
     await later.getByRole('button', { name: 'Schedule' }).click();
     await page.waitForSelector(COMPOSER, { state: 'detached' });
     const send = (await ipcCalls(page, 'send_draft'))[0].args.options;
