@@ -93,8 +93,24 @@ def paths_in(text):
     return [p for p in found if p.split("::")[0] in ("crate", "super", "self")]
 
 
+def reexports(files):
+    """`pub use engine::Engine;` in lib.rs: `crate::Engine` is engine's."""
+    lib = os.path.join(ROOT, "lib.rs")
+    names = {}
+    for m in re.finditer(r"\bpub\s+use\s+([^;]+);", files.get(lib, "")):
+        for p in expand(m.group(1)):
+            p = re.sub(r"\s+", "", p)
+            names[p.split("::")[-1]] = p.split("::")[:-1]
+    return names
+
+
+REEXPORTS = {}
+
+
 def resolve(me, path, modules):
     parts = path.split("::")
+    if parts[0] == "crate" and len(parts) > 1 and parts[1] in REEXPORTS:
+        parts = ["crate"] + REEXPORTS[parts[1]] + parts[1:]
     head, rest = parts[0], parts[1:]
     if head == "crate":
         base = []
@@ -153,6 +169,7 @@ def sccs(nodes, edges):
 
 def main():
     files = read_sources()
+    REEXPORTS.update(reexports(files))
     modules = {tuple(module_of(p)): p for p in files}
     edges, top_edges = {}, {}
     for path, text in files.items():

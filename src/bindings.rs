@@ -7,7 +7,7 @@ use ts_rs::{Config, TS};
 use crate::account::{AccountSettings, Security, ServerEndpoint};
 use crate::compose::{
     ComposeSettings, Draft, DraftAttachment, DraftEdit, DraftKind, GuardFinding, GuardReport,
-    SendOptions, SendOutcome, Template, TemplateKind,
+    Template, TemplateKind,
 };
 use crate::connectivity::{Connectivity, SyncProgress};
 use crate::contract::Status;
@@ -23,6 +23,7 @@ use crate::mime::{
 use crate::notes::watch::{Notification, NotificationKind, NotificationSettings, TeamChange};
 use crate::notes::{Mention, Note, NoteVersion};
 use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
+use crate::outbox::{SendOptions, SendOutcome};
 use crate::problem::{Problem, ProblemCode};
 use crate::profile::SetupState;
 use crate::team::{

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::contract::Action;
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
+use crate::notes::history::LoggedChange;
 use crate::notes::message::NoteMessage;
 use crate::outbox::Outgoing;
 use crate::problem::{Problem, ProblemCode, Result};
@@ -252,13 +253,26 @@ impl TeamLink {
     /// The changes the server logged for conversation `id`, and whether they go back to
     /// its first; `None` when the server cannot say now (the caller uses what this
     /// computer saw). Asked while the window waits, so it waits briefly.
-    pub async fn history(&self, id: ConversationId) -> Option<(Vec<teamsync::Event>, bool)> {
+    pub async fn history(&self, id: ConversationId) -> Option<(Vec<LoggedChange>, bool)> {
         if !self.connected() {
             return None;
         }
         let conversation = id.0.to_string();
         match tokio::time::timeout(HISTORY_WAIT, self.client.history(&conversation)).await {
-            Ok(Ok(history)) => Some((history.events, history.complete)),
+            Ok(Ok(history)) => Some((
+                history
+                    .events
+                    .into_iter()
+                    .map(|e| LoggedChange {
+                        owner: e.record.owner,
+                        status: e.record.status,
+                        by: e.record.by,
+                        at_ms: e.record.at_ms,
+                        outside: e.record.outside,
+                    })
+                    .collect(),
+                history.complete,
+            )),
             Ok(Err(e)) => {
                 tracing::debug!(code = ?e.code, message = %e.message, "the team server's history");
                 None

@@ -4,8 +4,9 @@
 
 mod common;
 
-use baton::compose::{GuardFinding, SendOptions, SendOutcome};
+use baton::compose::GuardFinding;
 use baton::conversation::TeamAction;
+use baton::outbox::{SendOptions, SendOutcome};
 use common::raw::RawImap;
 use common::sending::*;
 use common::*;

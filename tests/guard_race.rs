@@ -19,9 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton::Engine;
-use baton::compose::{ComposeSettings, Draft, GuardFinding, SendOptions, SendOutcome};
+use baton::compose::{ComposeSettings, Draft, GuardFinding};
 use baton::conversation::ConversationId;
 use baton::outbox::OutboxStatus;
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
 use common::sending::*;

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton::Engine;
-use baton::compose::{
-    Draft, DraftEdit, DraftKind, SendOptions, SendOutcome, Template, TemplateKind,
-};
+use baton::compose::{Draft, DraftEdit, DraftKind, Template, TemplateKind};
 use baton::conversation::ConversationId;
 use baton::outbox::store::{OutboxStore, Phase};
 use baton::outbox::{OutboxItem, OutboxStatus, SendFailureKind};
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::problem::ProblemCode;
 use baton::secrets::{MemorySecrets, SecretStore};
 use common::sending::*;

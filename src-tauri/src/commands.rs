@@ -7,8 +7,7 @@ use std::time::Instant;
 use baton::Engine;
 use baton::account::AccountSettings;
 use baton::compose::{
-    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, SendOptions,
-    SendOutcome, Template,
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, Template,
 };
 use baton::connectivity::Connectivity;
 use baton::conversation::{
@@ -19,6 +18,7 @@ use baton::mime::MessageBody;
 use baton::notes::watch::NotificationSettings;
 use baton::notes::{Mention, Note};
 use baton::outbox::OutboxItem;
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::SetupState;
 use baton::team::{Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings};

@@ -20,10 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::Engine;
-use baton::compose::{DraftEdit, DraftKind, SendOptions, SendOutcome};
+use baton::compose::{DraftEdit, DraftKind};
 use baton::connectivity::Connectivity;
 use baton::conversation::{TeamAction, View};
 use baton::outbox::OutboxStatus;
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::team::TeamServerState;
 
 use baton::account::{AccountSettings, Security, ServerEndpoint};

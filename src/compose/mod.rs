@@ -191,24 +191,3 @@ pub enum GuardFinding {
         since: Option<i64>,
     },
 }
-
-/// How a send is asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SendOptions {
-    /// Send later: milliseconds since the epoch. `None`: now (after the undo window).
-    #[ts(type = "number | null")]
-    pub send_at: Option<i64>,
-    /// The member saw these findings and sends anyway; a finding not among them still
-    /// stops the send.
-    pub despite: Vec<GuardFinding>,
-}
-
-/// The answer to a send: held back by the guard (still a draft), in the outbox, or in
-/// the outbox but held because a colleague got the claim first (the item says who).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum SendOutcome {
-    Guarded { report: GuardReport },
-    Queued { item: crate::outbox::OutboxItem },
-    Held { item: crate::outbox::OutboxItem },
-}

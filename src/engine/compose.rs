@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -15,17 +16,19 @@ use crate::compose::guard::{self, Baseline, TeamNow};
 use crate::compose::quote::{self, Lang, Source};
 use crate::compose::templates::{self, Placeholders};
 use crate::compose::{
-    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, SendOptions,
-    SendOutcome, Template, TemplateKind, Threading,
+    ComposeSettings, Draft, DraftEdit, DraftKind, GuardFinding, GuardReport, Template,
+    TemplateKind, Threading,
 };
 use crate::contract::Status;
 use crate::conversation::{ConversationId, FolderRole, MessageKey, TeamAction};
 use crate::outbox::smtp::SmtpTarget;
 use crate::outbox::store::{AfterSend, Entry, Phase};
 use crate::outbox::worker::{
-    ChangeHook, CheckHook, ClaimHook, LastCheck, OutboxWorker, TargetSource, server_saves_sent,
+    ChangeHook, CheckHook, ClaimHook, LastCheck, OutboxWorker, SentFolder, TargetSource,
+    server_saves_sent,
 };
 use crate::outbox::{OutboxItem, OutboxStatus};
+use crate::outbox::{SendOptions, SendOutcome};
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::store::now_ms;
 use crate::sync::connection::Connection;
@@ -93,7 +96,9 @@ impl Engine {
             })
         });
         let engine = Arc::downgrade(&self.inner);
-        let changed: ChangeHook = Arc::new(move || {
+        let events = self.inner.events.clone();
+        let changed: ChangeHook = Arc::new(move |item| {
+            events.emit(crate::events::EngineEvent::Outbox { item: item.clone() });
             if let Some(inner) = engine.upgrade() {
                 tokio::spawn(async move { Engine { inner }.publish_outgoing().await });
             }
@@ -102,14 +107,15 @@ impl Engine {
             store: self.inner.outbox.clone(),
             drafts: self.drafts(),
             target,
-            events: self.inner.events.clone(),
-            mail: mail.clone(),
+            sent: Arc::new(SentOnConnection {
+                mail: mail.clone(),
+                sync_now: sync.0.clone(),
+                wake: sync.1.clone(),
+            }),
             claim,
             check,
             changed,
             server_saves_sent: server_saves_sent(&connection.account.smtp.host),
-            sync_now: sync.0.clone(),
-            sync_wake: sync.1.clone(),
             wake: Default::default(),
             cancel: cancel.clone(),
         }
@@ -1050,4 +1056,49 @@ fn unreachable(problem: &Problem) -> bool {
             | ProblemCode::ConnectionLost
             | ProblemCode::Timeout
     )
+}
+
+/// The outbox's work in Sent, on the fetcher's connection; a copy filed asks the sync
+/// connection to read Sent again.
+struct SentOnConnection {
+    mail: mpsc::Sender<MailOp>,
+    sync_now: Arc<SyncNow>,
+    wake: Arc<Notify>,
+}
+
+impl SentOnConnection {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> MailOp) -> Result<T> {
+        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
+        let (reply, answer) = oneshot::channel();
+        self.mail.send(make(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+impl SentFolder for SentOnConnection {
+    fn holds(&self, message_id: &str) -> BoxFuture<'_, Result<bool>> {
+        let message_id = message_id.to_owned();
+        Box::pin(self.ask(|reply| MailOp::Find {
+            folder: FolderTarget::Role(FolderRole::Sent),
+            message_id,
+            reply,
+        }))
+    }
+
+    fn file(&self, message: Vec<u8>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.ask(|reply| MailOp::Append {
+            folder: FolderTarget::Role(FolderRole::Sent),
+            flags: "\\Seen",
+            message,
+            reply,
+        }))
+    }
+
+    fn mark_answered(&self, key: MessageKey) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.ask(|reply| MailOp::MarkAnswered { key, reply }))
+    }
+
+    fn filed(&self) {
+        self.sync_now.nudge(&self.wake);
+    }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use super::watch::{TeamChange, changes_between};
 use crate::contract::Status;
-use crate::teamsync::protocol::Event;
 
 /// How far this computer's clock and the team server's may differ: what this computer
 /// saw this long before the server's log begins is older than the log.
@@ -97,14 +96,27 @@ pub fn record(log: &mut Vec<TeamStep>, step: TeamStep) {
     log.push(step);
 }
 
+/// One change as the team server logged it: where the conversation stood after it, who
+/// made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    pub owner: Option<String>,
+    pub status: Status,
+    /// Who made it (for a change made outside Baton: the owner it left).
+    pub by: String,
+    /// Milliseconds since the epoch, by the server's clock.
+    pub at_ms: u64,
+    /// Made in another mail app, seen by the server in the mailbox.
+    pub outside: bool,
+}
+
 /// The steps in the team server's log of a conversation, oldest first. `complete`: the
 /// log goes back to the conversation's first change, so that change is from "open, not
 /// held"; otherwise the first event only says where things stood.
-pub fn logged_steps(events: &[Event], complete: bool) -> Vec<TeamStep> {
+pub fn logged_steps(events: &[LoggedChange], complete: bool) -> Vec<TeamStep> {
     let mut steps = Vec::new();
     let mut before: Option<(Option<&str>, Status)> = complete.then_some((None, Status::Open));
-    for (i, event) in events.iter().enumerate() {
-        let record = &event.record;
+    for (i, record) in events.iter().enumerate() {
         let after = (record.owner.as_deref(), record.status);
         // What the mailbox held when the server first looked is a starting point, not a
         // change someone made then.
@@ -128,14 +140,14 @@ pub fn logged_steps(events: &[Event], complete: bool) -> Vec<TeamStep> {
 /// every change, with who made it (what this computer saw is coarser: several quick
 /// changes may show as one); before that, what this computer saw. Without the server's
 /// log, what this computer saw.
-pub fn merge(seen: &[TeamStep], logged: Option<(&[Event], bool)>) -> Vec<TeamStep> {
+pub fn merge(seen: &[TeamStep], logged: Option<(&[LoggedChange], bool)>) -> Vec<TeamStep> {
     let Some((events, complete)) = logged else {
         return seen.to_vec();
     };
     let Some(first) = events.first() else {
         return seen.to_vec();
     };
-    let since = first.record.at_ms.min(i64::MAX as u64) as i64 - CLOCK_SLACK_MS;
+    let since = first.at_ms.min(i64::MAX as u64) as i64 - CLOCK_SLACK_MS;
     let mut steps: Vec<TeamStep> = seen.iter().filter(|s| s.at < since).cloned().collect();
     steps.extend(logged_steps(events, complete));
     steps.sort_by_key(|s| s.at);
@@ -145,7 +157,6 @@ pub fn merge(seen: &[TeamStep], logged: Option<(&[Event], bool)>) -> Vec<TeamSte
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::teamsync::protocol::ConversationRecord;
 
     fn claimed(member: &str) -> TeamChange {
         TeamChange::Claimed {
@@ -169,24 +180,19 @@ mod tests {
     }
 
     fn event(
-        seq: u64,
+        _seq: u64,
         owner: Option<&str>,
         status: Status,
         by: &str,
         at_ms: u64,
         outside: bool,
-    ) -> Event {
-        Event {
-            seq,
-            record: ConversationRecord {
-                conversation: "7".into(),
-                owner: owner.map(str::to_owned),
-                status,
-                version: seq,
-                by: by.into(),
-                at_ms,
-                outside,
-            },
+    ) -> LoggedChange {
+        LoggedChange {
+            owner: owner.map(str::to_owned),
+            status,
+            by: by.into(),
+            at_ms,
+            outside,
         }
     }
 

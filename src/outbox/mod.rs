@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::compose::{GuardFinding, GuardReport};
 use crate::conversation::{ConversationId, MessageKey};
 use store::Entry;
 
@@ -79,6 +80,27 @@ impl OutboxStatus {
             OutboxStatus::Queued | OutboxStatus::Sending | OutboxStatus::Retrying { .. }
         )
     }
+}
+
+/// How a send is asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SendOptions {
+    /// Send later: milliseconds since the epoch. `None`: now (after the undo window).
+    #[ts(type = "number | null")]
+    pub send_at: Option<i64>,
+    /// The member saw these findings and sends anyway; a finding not among them still
+    /// stops the send.
+    pub despite: Vec<GuardFinding>,
+}
+
+/// The answer to a send: held back by the guard (still a draft), in the outbox, or in
+/// the outbox but held because a colleague got the claim first (the item says who).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SendOutcome {
+    Guarded { report: GuardReport },
+    Queued { item: OutboxItem },
+    Held { item: OutboxItem },
 }
 
 /// A reply on its way out of this computer, as colleagues see it ("sending").

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::policy::{GIVE_UP_AFTER, Verdict, retry_delay};
@@ -17,11 +17,9 @@ use super::smtp::{SmtpTarget, send};
 use super::store::{Entry, OutboxStore, Phase};
 use super::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::compose::GuardFinding;
-use crate::conversation::{ConversationId, FolderRole};
-use crate::events::{EngineEvent, Events};
-use crate::problem::{Problem, ProblemCode, Result};
+use crate::conversation::{ConversationId, MessageKey};
+use crate::problem::{ProblemCode, Result};
 use crate::store::now_ms;
-use crate::sync::mailops::{FolderTarget, MailOp};
 
 /// How long the work after sending waits before trying again when the mailbox could
 /// not be reached.
@@ -35,8 +33,22 @@ pub type TargetSource = Arc<dyn Fn() -> BoxFuture<'static, Result<SmtpTarget>> +
 pub type ClaimHook = Arc<dyn Fn(ConversationId) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 /// The last look at the conversation before a message leaves.
 pub type CheckHook = Arc<dyn Fn(Entry) -> BoxFuture<'static, LastCheck> + Send + Sync>;
-/// Something in the outbox changed: colleagues hear which replies are on their way.
-pub type ChangeHook = Arc<dyn Fn() + Send + Sync>;
+/// An item of the outbox changed: the window hears it, colleagues hear which replies are
+/// on their way.
+pub type ChangeHook = Arc<dyn Fn(&OutboxItem) + Send + Sync>;
+
+/// The mailbox work around sending, which the engine does on its connection.
+pub trait SentFolder: Send + Sync {
+    /// Whether a message with this Message-ID (without brackets) is in Sent.
+    fn holds(&self, message_id: &str) -> BoxFuture<'_, Result<bool>>;
+    /// Stores the sent copy in Sent.
+    fn file(&self, message: Vec<u8>) -> BoxFuture<'_, Result<()>>;
+    /// Sets the answered flag on the message a reply answers.
+    fn mark_answered(&self, key: MessageKey) -> BoxFuture<'_, Result<()>>;
+    /// A copy was just filed: read Sent again soon, so the conversation shows the reply
+    /// now (and not at the next minute's look at Sent).
+    fn filed(&self);
+}
 
 /// What the last check before sending decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,17 +71,12 @@ pub struct OutboxWorker {
     /// the draft back with them).
     pub drafts: crate::compose::drafts::DraftStore,
     pub target: TargetSource,
-    pub events: Events,
-    pub mail: mpsc::Sender<MailOp>,
+    pub sent: Arc<dyn SentFolder>,
     pub claim: ClaimHook,
     pub check: CheckHook,
     pub changed: ChangeHook,
     /// The server files sent mail in Sent by itself (Gmail, Microsoft 365): no copy.
     pub server_saves_sent: bool,
-    /// Reads Sent again once a copy is there, so the conversation shows the reply now
-    /// (and not at the next minute's look at Sent).
-    pub sync_now: Arc<crate::sync::worker::SyncNow>,
-    pub sync_wake: Arc<Notify>,
     pub wake: Arc<Notify>,
     pub cancel: CancellationToken,
 }
@@ -144,8 +151,7 @@ impl OutboxWorker {
     }
 
     fn emit(&self, item: &OutboxItem) {
-        self.events.emit(EngineEvent::Outbox { item: item.clone() });
-        (self.changed)();
+        (self.changed)(item);
     }
 
     /// One SMTP attempt for entry `id`, if it is still due, after the last check.
@@ -300,9 +306,7 @@ impl OutboxWorker {
             code: None,
             server_text: None,
         });
-        let found = self
-            .find(FolderTarget::Role(FolderRole::Sent), &entry.item.message_id)
-            .await;
+        let found = self.sent.holds(&entry.item.message_id).await;
         match found {
             Ok(true) => self.finish(&id, |e| {
                 e.phase = Phase::Delivered;
@@ -368,12 +372,7 @@ impl OutboxWorker {
         if !after.answered {
             after.answered = match &entry.item.replying_to {
                 Some(key) => {
-                    let (reply, answer) = oneshot::channel();
-                    let op = MailOp::MarkAnswered {
-                        key: key.clone(),
-                        reply,
-                    };
-                    match self.ask(op, answer).await {
+                    match self.sent.mark_answered(key.clone()).await {
                         // A message deleted meanwhile needs no flag.
                         Err(p) if p.code == ProblemCode::MessageGone => true,
                         Err(problem) => {
@@ -399,7 +398,7 @@ impl OutboxWorker {
             };
         }
         if after.sent_copy && !entry.after.sent_copy {
-            self.sync_now.nudge(&self.sync_wake);
+            self.sent.filed();
         }
         let done = after.sent_copy && after.answered && after.claimed;
         if let Err(problem) = self.drafts.remove(&entry.item.id) {
@@ -416,35 +415,11 @@ impl OutboxWorker {
 
     /// Appends the sent copy, unless it is there already (a crash after the append).
     async fn sent_copy(&self, entry: &Entry) -> Result<()> {
-        let sent = FolderTarget::Role(FolderRole::Sent);
-        if self.find(sent.clone(), &entry.item.message_id).await? {
+        if self.sent.holds(&entry.item.message_id).await? {
             return Ok(());
         }
         let message = self.store.message(&entry.item.id)?;
-        let (reply, answer) = oneshot::channel();
-        let op = MailOp::Append {
-            folder: sent,
-            flags: "\\Seen",
-            message,
-            reply,
-        };
-        self.ask(op, answer).await
-    }
-
-    async fn find(&self, folder: FolderTarget, message_id: &str) -> Result<bool> {
-        let (reply, answer) = oneshot::channel();
-        let op = MailOp::Find {
-            folder,
-            message_id: message_id.to_owned(),
-            reply,
-        };
-        self.ask(op, answer).await
-    }
-
-    async fn ask<T>(&self, op: MailOp, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        self.mail.send(op).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.sent.file(message).await
     }
 }
 

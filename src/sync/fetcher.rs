@@ -12,12 +12,12 @@ use tokio_util::sync::CancellationToken;
 use super::connection::Connection;
 use super::context::SyncContext;
 use super::mailops::MailOp;
-use super::team::{ActionRequest, FolderSession, carry_out, refresh};
+use super::session::{Open, is_connection_problem};
+use super::team::{ActionRequest, carry_out, refresh};
 use crate::contract::Action;
 use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
 use crate::imap::command::uid_set;
-use crate::imap::session::ImapSession;
 use crate::problem::{Problem, ProblemCode, Result};
 
 /// Bytes per FETCH of a body: large messages come in pieces, so none needs one huge
@@ -78,26 +78,6 @@ pub struct Fetcher {
     pub cancel: CancellationToken,
 }
 
-pub struct Open {
-    pub(super) session: ImapSession,
-    pub(super) selected: Option<(String, u32)>,
-    /// Folder names found for mail ops on this connection (one LIST, not one per op).
-    pub(super) folders: HashMap<super::mailops::FolderTarget, String>,
-}
-
-impl FolderSession for Open {
-    fn session(&mut self) -> &mut ImapSession {
-        &mut self.session
-    }
-
-    fn select<'a>(
-        &'a mut self,
-        folder: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32>> + Send + 'a>> {
-        Box::pin(async move { Fetcher::select(self, folder).await })
-    }
-}
-
 impl Fetcher {
     pub async fn run(mut self) {
         let mut open: Option<Open> = None;
@@ -140,8 +120,16 @@ impl Fetcher {
                 }
                 op = self.mail.recv() => {
                     let Some(op) = op else { break };
-                    if op.carry_out(&self, &mut open).await {
-                        open = None;
+                    match self.session(&mut open).await {
+                        Ok(session) => {
+                            if op.carry_out(session).await {
+                                open = None;
+                            }
+                        }
+                        Err(problem) => {
+                            op.refuse(problem);
+                            open = None;
+                        }
                     }
                 }
                 request = self.requests.recv() => {
@@ -187,33 +175,18 @@ impl Fetcher {
         refresh(open, &self.ctx, id).await
     }
 
-    pub(super) async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
+    /// The open connection, opened when there is none.
+    async fn session<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
         if open.is_none() {
-            *open = Some(Open {
-                session: self.connection.open().await?,
-                selected: None,
-                folders: HashMap::new(),
-            });
+            *open = Some(Open::new(self.connection.open().await?));
         }
         open.as_mut()
             .ok_or_else(|| Problem::new(ProblemCode::ConnectionLost, "no connection"))
     }
 
-    /// Selects `folder` unless it already is; returns its UIDVALIDITY.
-    pub(super) async fn select(open: &mut Open, folder: &str) -> Result<u32> {
-        if let Some((name, validity)) = &open.selected
-            && name == folder
-        {
-            return Ok(*validity);
-        }
-        let info = open.session.select(folder, None).await?;
-        open.selected = Some((folder.to_owned(), info.uid_validity));
-        Ok(info.uid_validity)
-    }
-
     async fn body(&self, open: &mut Option<Open>, request: &BodyRequest) -> Result<Vec<u8>> {
         let open = self.session(open).await?;
-        let validity = Self::select(open, &request.folder).await?;
+        let validity = open.select(&request.folder).await?;
         if validity != request.uid_validity {
             return Err(gone());
         }
@@ -277,7 +250,7 @@ impl Fetcher {
                     continue;
                 };
                 let open = self.session(open).await?;
-                if Self::select(open, &name).await? != expected {
+                if open.select(&name).await? != expected {
                     continue;
                 }
                 let parts = open
@@ -312,14 +285,6 @@ impl Fetcher {
             }
         }
     }
-}
-
-/// Whether the connection may be broken after this problem (so it is opened afresh).
-pub(super) fn is_connection_problem(problem: &Problem) -> bool {
-    matches!(
-        problem.code,
-        ProblemCode::ConnectionLost | ProblemCode::ProtocolError | ProblemCode::Timeout
-    )
 }
 
 fn gone() -> Problem {

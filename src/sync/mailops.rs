@@ -4,20 +4,14 @@
 
 use tokio::sync::oneshot;
 
-use super::fetcher::{Fetcher, Open};
-use crate::conversation::{FolderRole, MessageKey};
+pub use super::session::FolderTarget;
+use super::session::{Open, is_connection_problem};
+use crate::conversation::MessageKey;
 use crate::problem::{Problem, ProblemCode, Result};
 
 /// A keyword outside the contract, set and taken off again to make every client's IDLE
 /// report a conversation (its notes changed) without changing its state.
 const PING: &str = "baton.ping";
-
-/// Which folder: found by its special use, or by name (created when missing).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FolderTarget {
-    Role(FolderRole),
-    Named(String),
-}
 
 /// Messages of a folder with their UIDs.
 pub type Messages = Vec<(u32, Vec<u8>)>;
@@ -71,14 +65,31 @@ pub enum MailOp {
 }
 
 impl MailOp {
-    /// Whether a failure of this op may have broken the connection.
-    pub async fn carry_out(self, fetcher: &Fetcher, open: &mut Option<Open>) -> bool {
+    /// Answers the op with `problem` without doing it (no connection could be opened).
+    pub fn refuse(self, problem: Problem) {
+        match self {
+            MailOp::Append { reply, .. }
+            | MailOp::RemoveById { reply, .. }
+            | MailOp::MarkAnswered { reply, .. }
+            | MailOp::TouchNoteKeyword { reply, .. }
+            | MailOp::Remove { reply, .. } => {
+                let _ = reply.send(Err(problem));
+            }
+            MailOp::Find { reply, .. } => {
+                let _ = reply.send(Err(problem));
+            }
+            MailOp::ReadSince { reply, .. } => {
+                let _ = reply.send(Err(problem));
+            }
+        }
+    }
+
+    /// Does the op on `open`; whether a failure may have broken the connection.
+    pub async fn carry_out(self, open: &mut Open) -> bool {
         macro_rules! answer {
             ($reply:expr, $result:expr) => {{
                 let result = $result;
-                let broken = result
-                    .as_ref()
-                    .is_err_and(super::fetcher::is_connection_problem);
+                let broken = result.as_ref().is_err_and(is_connection_problem);
                 let _ = $reply.send(result);
                 broken
             }};
@@ -92,7 +103,7 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let (open, name) = folder_of(fetcher, open, &folder).await?;
+                    let name = open.folder(&folder).await?;
                     open.session.append(&name, flags, &message).await
                 }
                 .await
@@ -104,8 +115,8 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let (open, name) = folder_of(fetcher, open, &folder).await?;
-                    Fetcher::select(open, &name).await?;
+                    let name = open.folder(&folder).await?;
+                    open.select(&name).await?;
                     Ok(!open
                         .session
                         .search_message_id(&message_id)
@@ -121,8 +132,8 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let (open, name) = folder_of(fetcher, open, &folder).await?;
-                    Fetcher::select(open, &name).await?;
+                    let name = open.folder(&folder).await?;
+                    open.select(&name).await?;
                     let uids = open.session.search_message_id(&message_id).await?;
                     if !uids.is_empty() {
                         open.session.expunge_uids(&uids).await?;
@@ -134,8 +145,7 @@ impl MailOp {
             MailOp::MarkAnswered { key, reply } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
-                    if Fetcher::select(open, &key.folder).await? != key.uid_validity {
+                    if open.select(&key.folder).await? != key.uid_validity {
                         return Err(Problem::new(
                             ProblemCode::MessageGone,
                             "the answered message is no longer there",
@@ -155,9 +165,8 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let (open, name) = folder_of(fetcher, open, &folder).await?;
-                    let info = open.session.select(&name, None).await?;
-                    open.selected = Some((name, info.uid_validity));
+                    let name = open.folder(&folder).await?;
+                    let info = open.reselect(&name).await?;
                     if info.exists == 0 || info.uid_next <= from_uid {
                         return Ok((info.uid_validity, Vec::new()));
                     }
@@ -176,7 +185,6 @@ impl MailOp {
             MailOp::TouchNoteKeyword { messages, reply } => answer!(
                 reply,
                 async {
-                    let open = fetcher.session(open).await?;
                     let keyword = crate::contract::keyword::NOTE;
                     let mut by_folder: std::collections::BTreeMap<(String, u32), Vec<u32>> =
                         Default::default();
@@ -187,7 +195,7 @@ impl MailOp {
                             .push(key.uid);
                     }
                     for ((folder, validity), uids) in by_folder {
-                        if Fetcher::select(open, &folder).await? != validity {
+                        if open.select(&folder).await? != validity {
                             continue;
                         }
                         open.session.set_keyword(&uids, true, keyword).await?;
@@ -208,8 +216,8 @@ impl MailOp {
             } => answer!(
                 reply,
                 async {
-                    let (open, name) = folder_of(fetcher, open, &folder).await?;
-                    Fetcher::select(open, &name).await?;
+                    let name = open.folder(&folder).await?;
+                    open.select(&name).await?;
                     if !uids.is_empty() {
                         open.session.expunge_uids(&uids).await?;
                     }
@@ -217,49 +225,6 @@ impl MailOp {
                 }
                 .await
             ),
-        }
-    }
-}
-
-/// The connection, and the folder's name on it (looked up once per connection).
-async fn folder_of<'a>(
-    fetcher: &Fetcher,
-    open: &'a mut Option<Open>,
-    folder: &FolderTarget,
-) -> Result<(&'a mut Open, String)> {
-    let open = fetcher.session(open).await?;
-    if let Some(name) = open.folders.get(folder) {
-        let name = name.clone();
-        return Ok((open, name));
-    }
-    let name = resolve(open, folder).await?;
-    open.folders.insert(folder.clone(), name.clone());
-    Ok((open, name))
-}
-
-/// The folder's name on the server; a named folder is created when missing, a special
-/// one must exist.
-async fn resolve(open: &mut Open, folder: &FolderTarget) -> Result<String> {
-    match folder {
-        FolderTarget::Role(role) => {
-            let listed = open.session.list_folders().await?;
-            listed
-                .into_iter()
-                .find(|f| f.role == *role && f.selectable)
-                .map(|f| f.name)
-                .ok_or_else(|| {
-                    Problem::new(
-                        ProblemCode::NotFound,
-                        format!("the mailbox has no {role:?} folder"),
-                    )
-                })
-        }
-        FolderTarget::Named(name) => {
-            let listed = open.session.list_folders().await?;
-            if !listed.iter().any(|f| f.name == *name) {
-                open.session.create_folder(name).await?;
-            }
-            Ok(name.clone())
         }
     }
 }

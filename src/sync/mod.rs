@@ -8,5 +8,6 @@ pub mod fetcher;
 pub mod folder;
 pub mod mailops;
 pub mod plan;
+pub mod session;
 pub mod team;
 pub mod worker;

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use baton::Engine;
 use baton::account::{Security, ServerEndpoint};
-use baton::compose::{ComposeSettings, Draft, DraftEdit, DraftKind, SendOptions, SendOutcome};
+use baton::compose::{ComposeSettings, Draft, DraftEdit, DraftKind};
 use baton::conversation::ConversationId;
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::dev::postfix::{Postfix, PostfixOptions, SINK_MAILBOX};
 use baton::outbox::{OutboxItem, OutboxStatus};
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
 

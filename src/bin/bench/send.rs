@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use baton::Engine;
 use baton::account::{AccountSettings, Security, ServerEndpoint};
-use baton::compose::{ComposeSettings, DraftEdit, DraftKind, SendOptions, SendOutcome};
+use baton::compose::{ComposeSettings, DraftEdit, DraftKind};
 use baton::connectivity::Connectivity;
 use baton::conversation::View;
 use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::dev::postfix::{Postfix, PostfixOptions, SINK_MAILBOX};
 use baton::events::EngineEvent;
 use baton::outbox::OutboxStatus;
+use baton::outbox::{SendOptions, SendOutcome};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
 use lettre::transport::smtp::authentication::Credentials;

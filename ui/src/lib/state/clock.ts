@@ -23,3 +23,5 @@ export class Clock {
 
 /** For countdowns in seconds ("leaves in 8 s"). */
 export const seconds = new Clock(1000);
+/** For relative dates ("10:42", "Yesterday"), where a minute's precision is enough. */
+export const minutes = new Clock(60_000);

@@ -2,6 +2,7 @@ import type { ConversationId, ConversationSummary, View } from '../bindings';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
 import { START_VIEW } from '../views';
+import type { Holdings } from './holdings.svelte';
 
 /** Rows fetched per `list_conversations` call. */
 export const PAGE_SIZE = 100;
@@ -16,6 +17,9 @@ const FETCH_DELAY_MS = 40;
  * The conversation list of one view as a sparse, paged window over a list that may
  * hold 100,000 rows. Only the pages near the viewport are fetched and kept; the UI asks
  * `rowAt(i)` and gets `undefined` for a row that is still on its way.
+ *
+ * A row's holder and status are recorded in `Holdings` as its page arrives and read from
+ * there, not from the row: every loaded row has its entry until its page leaves.
  */
 export class ConversationList {
   view = $state<View>(START_VIEW);
@@ -39,6 +43,11 @@ export class ConversationList {
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** Callers waiting for a page (Enter on a row that is still loading). */
   #waiters = new Map<number, Array<() => void>>();
+  #holdings: Holdings;
+
+  constructor(holdings: Holdings) {
+    this.#holdings = holdings;
+  }
 
   loading = $derived(this.total === null && this.problem === null);
   isEmpty = $derived(this.total === 0);
@@ -62,23 +71,6 @@ export class ConversationList {
     return undefined;
   }
 
-  /**
-   * Shows a change the engine has accepted before the refetch confirms it, so the row
-   * does not show the old holder for a moment. The next fetch replaces it with the truth.
-   */
-  patch(id: ConversationId, change: Partial<ConversationSummary>) {
-    let changed = false;
-    for (const [page, rows] of this.#pages) {
-      const at = rows.findIndex((r) => r.id === id);
-      if (at < 0) continue;
-      const copy = rows.slice();
-      copy[at] = { ...rows[at], ...change };
-      this.#pages.set(page, copy);
-      changed = true;
-    }
-    if (changed) this.#version++;
-  }
-
   /** Switches to another view and starts over at its top. */
   show(view: View) {
     this.view = view;
@@ -90,7 +82,7 @@ export class ConversationList {
   /** Forgets every page and fetches what is in view again (view switch, resync). */
   reload() {
     this.#generation++;
-    this.#pages.clear();
+    this.#drop([...this.#pages.keys()]);
     this.#inFlight.clear();
     this.total = null;
     this.problem = null;
@@ -116,9 +108,7 @@ export class ConversationList {
     this.#generation++;
     this.#inFlight.clear();
     const visiblePages = this.#pageRange(this.#wanted.first, this.#wanted.last);
-    for (const page of [...this.#pages.keys()]) {
-      if (!visiblePages.includes(page)) this.#pages.delete(page);
-    }
+    this.#drop([...this.#pages.keys()].filter((page) => !visiblePages.includes(page)));
     for (const page of visiblePages) void this.#fetchPage(page, this.#generation, true);
   }
 
@@ -195,12 +185,16 @@ export class ConversationList {
     // Whoever fetches it already will wake the waiters.
     if (this.#inFlight.has(page)) return;
     this.#inFlight.add(page);
+    const stamp = this.#holdings.stamp();
     try {
       const result = await ipc.listConversations(this.view, page * PAGE_SIZE, PAGE_SIZE);
       if (generation !== this.#generation) return;
       this.total = result.total;
       this.problem = null;
+      this.#holdings.fromRows(result.rows, stamp);
+      const replaced = this.#pages.get(page) ?? [];
       this.#pages.set(page, result.rows);
+      this.#forgetUnlisted(replaced);
       this.#evict();
       this.#version++;
       this.#followSelection(replacing);
@@ -244,6 +238,21 @@ export class ConversationList {
     if (this.#pages.size <= MAX_CACHED_PAGES) return;
     const centre = Math.floor((this.#wanted.first + this.#wanted.last) / 2 / PAGE_SIZE);
     const byDistance = [...this.#pages.keys()].sort((a, b) => Math.abs(b - centre) - Math.abs(a - centre));
-    for (const page of byDistance.slice(0, this.#pages.size - MAX_CACHED_PAGES)) this.#pages.delete(page);
+    this.#drop(byDistance.slice(0, this.#pages.size - MAX_CACHED_PAGES));
+  }
+
+  /** Pages leave the cache. */
+  #drop(pages: readonly number[]) {
+    const rows = pages.flatMap((page) => this.#pages.get(page) ?? []);
+    for (const page of pages) this.#pages.delete(page);
+    this.#forgetUnlisted(rows);
+  }
+
+  /** Rows that left the cache take their holdings along, unless a page still has them. */
+  #forgetUnlisted(rows: readonly ConversationSummary[]) {
+    if (rows.length === 0) return;
+    const gone = new Set(rows.map((row) => row.id));
+    for (const cached of this.#pages.values()) for (const row of cached) gone.delete(row.id);
+    this.#holdings.forget(gone);
   }
 }

@@ -1,30 +1,31 @@
-import type { ConversationDetail, ConversationId, ConversationSummary } from '../bindings';
+import type { ConversationDetail, ConversationId } from '../bindings';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
+import type { Holdings } from './holdings.svelte';
 import { MessageView } from './message-view.svelte';
 
-/** The conversation open in the reading pane. */
+/**
+ * The conversation open in the reading pane. Its holder and status go to `Holdings`
+ * with every fetch, and the pane reads them there, like the list does.
+ */
 export class ConversationReader {
   id = $state<ConversationId | null>(null);
   detail = $state.raw<ConversationDetail | null>(null);
   messages = $state.raw<MessageView[]>([]);
   loading = $state(false);
   problem = $state<UiProblem | null>(null);
-  /**
-   * The list row this conversation was opened from, for its holder and status. The
-   * list's fresher copy wins while the row is in the current view; this one stays when
-   * the row leaves it (a claim takes a conversation out of Unassigned).
-   */
-  summary = $state.raw<ConversationSummary | null>(null);
 
   #request = 0;
+  #holdings: Holdings;
+
+  constructor(holdings: Holdings) {
+    this.#holdings = holdings;
+  }
 
   allExpanded = $derived(this.messages.length > 0 && this.messages.every((m) => m.expanded));
 
-  open(id: ConversationId, summary?: ConversationSummary) {
-    if (summary) this.summary = summary;
+  open(id: ConversationId) {
     if (id === this.id && (this.detail || this.loading)) return;
-    if (!summary) this.summary = null;
     this.id = id;
     this.detail = null;
     this.messages = [];
@@ -34,7 +35,6 @@ export class ConversationReader {
   close() {
     this.#request++;
     this.id = null;
-    this.summary = null;
     this.detail = null;
     this.messages = [];
     this.loading = false;
@@ -68,9 +68,11 @@ export class ConversationReader {
     const request = ++this.#request;
     this.loading = !keepState || !this.detail;
     this.problem = null;
+    const stamp = this.#holdings.stamp();
     try {
       const detail = await ipc.getConversation(id);
       if (request !== this.#request) return;
+      this.#holdings.fromDetail(detail, stamp);
       this.detail = detail;
       this.messages = this.#merge(detail, keepState);
     } catch (error) {

@@ -116,6 +116,12 @@ export class TeamServerSetup {
     return this.errors[field] ?? null;
   }
 
+  /** The visible error in the member's words, for the field's Field. */
+  errorText(field: TeamServerField): string | null {
+    const error = this.visibleError(field);
+    return error ? locale.m.teamServer.invalid[error] : null;
+  }
+
   #validFor(form: Form): boolean {
     this.#attempted[form] = true;
     return FORM_FIELDS[form].every((field) => !this.errors[field]);

@@ -1,7 +1,6 @@
 import type {
   AccountSettings,
   Activity,
-  ConversationDetail,
   ConversationId,
   ConversationSummary,
   Draft,
@@ -23,6 +22,7 @@ import { Composer } from './composer.svelte';
 import { ConversationList } from './conversation-list.svelte';
 import { ConversationReader } from './conversation-reader.svelte';
 import { Drafts } from './drafts.svelte';
+import { Holdings, type Holding } from './holdings.svelte';
 import { LinkOpener } from './link-opener.svelte';
 import { Mentions } from './mentions.svelte';
 import { ConversationHistory, ConversationNotes } from './notes.svelte';
@@ -46,9 +46,6 @@ export interface RevealRequest {
   seq: number;
 }
 
-/** Who holds a conversation, since when, and its status: what the team actions go by. */
-export type Holding = Pick<ConversationDetail, 'owner' | 'status' | 'held_since'>;
-
 type TeamKey = 'claim' | 'handOver' | 'waiting' | 'done' | 'reopen';
 
 const KEY_STATUS: Record<'waiting' | 'done' | 'reopen', Status> = { waiting: 'waiting', done: 'done', reopen: 'open' };
@@ -58,8 +55,10 @@ const KEY_STATUS: Record<'waiting' | 'done' | 'reopen', Status> = { waiting: 'wa
  * overlays on top. Keyboard actions land here, so mouse and keyboard share one path.
  */
 export class Workspace {
-  list = new ConversationList();
-  reader = new ConversationReader();
+  /** Holder and status of every conversation on screen; the open one's stays while it is open. */
+  holdings: Holdings = new Holdings(() => this.reader.id);
+  list = new ConversationList(this.holdings);
+  reader = new ConversationReader(this.holdings);
   links = new LinkOpener();
   team = new TeamState();
   notices = new Notices();
@@ -88,9 +87,6 @@ export class Workspace {
   handOverRequested = $state<ConversationId | null>(null);
   /** Conversations with an action on its way; their buttons wait for the answer. */
   busy = $state.raw<ReadonlySet<ConversationId>>(new Set());
-
-  /** Holder and status of the open conversation, for the reading pane's header. */
-  openHolding = $derived<Holding | null>(this.holdingOf(this.reader.id));
 
   start(view: View = START_VIEW) {
     this.list.show(view);
@@ -129,7 +125,7 @@ export class Workspace {
   async openSelected(focusReader = false): Promise<boolean> {
     const row = await this.#selectedRow();
     if (!row) return false;
-    this.open(row.id, row);
+    this.open(row.id);
     if (focusReader) this.focus('reader');
     return true;
   }
@@ -140,13 +136,32 @@ export class Workspace {
     return row && this.list.selectedIndex === index ? row : undefined;
   }
 
-  open(id: ConversationId, summary?: ConversationSummary) {
+  /** The row under the cursor, opened (so a key's outcome is visible); null without one. */
+  async #openSelectedRow(): Promise<ConversationId | null> {
+    const row = await this.#selectedRow();
+    if (!row) return null;
+    if (row.id !== this.reader.id) this.open(row.id);
+    return row.id;
+  }
+
+  /**
+   * What r, a, f and n act on: the open conversation from the reading pane or from the
+   * Outbox, Drafts and Mentions; the row under the cursor from the list.
+   */
+  async #lookedAt(from: FocusTarget): Promise<ConversationId | null> {
+    const id = from === 'reader' || this.place !== 'mail' ? this.reader.id : null;
+    return id === null && this.place === 'mail' ? this.#openSelectedRow() : id;
+  }
+
+  open(id: ConversationId) {
     const previous = this.reader.id;
-    this.reader.open(id, summary);
+    this.reader.open(id);
     this.notes.show(id);
     this.history.show(id);
     if (previous === id) return;
     this.handOverRequested = null;
+    // The conversation left was kept for the reading pane; without a row it goes.
+    if (previous && !this.list.find(previous)) this.holdings.forget([previous]);
     // Colleagues see who is looking, so a conversation left is reported as well.
     if (previous) this.#report(previous, null);
     this.#report(id, 'viewing');
@@ -174,14 +189,7 @@ export class Workspace {
 
   /** N: the note box of what the user looks at, like the compose keys. */
   async #noteKey(from: FocusTarget) {
-    let id = from === 'reader' || this.place !== 'mail' ? this.reader.id : null;
-    if (id === null && this.place === 'mail') {
-      const row = await this.#selectedRow();
-      if (!row) return;
-      if (row.id !== this.reader.id) this.open(row.id, row);
-      id = row.id;
-    }
-    if (id === null) return;
+    if ((await this.#lookedAt(from)) === null) return;
     this.place = 'mail';
     this.history.toggle(false);
     this.notes.focusRequest++;
@@ -190,11 +198,7 @@ export class Workspace {
   /** H: the open conversation's history, or back to its messages. */
   async #historyKey(from: FocusTarget) {
     if (this.place !== 'mail') return;
-    if (from === 'list') {
-      const row = await this.#selectedRow();
-      if (!row) return;
-      if (row.id !== this.reader.id) this.open(row.id, row);
-    }
+    if (from === 'list' && (await this.#openSelectedRow()) === null) return;
     if (!this.reader.id) return;
     this.history.toggle();
   }
@@ -283,40 +287,21 @@ export class Workspace {
   }
 
   /**
-   * Holder and status of a conversation. For the open one the detail decides: it is
-   * fetched again whenever the engine reports a change to it, also when its row has
-   * left the current view. Until the detail is there, the list row (or the row it was
-   * opened from) stands in.
-   */
-  holdingOf(id: ConversationId | null): Holding | null {
-    if (!id) return null;
-    const detail = this.reader.id === id ? this.reader.detail : null;
-    if (detail?.id === id) return { owner: detail.owner, status: detail.status, held_since: detail.held_since };
-    const row = this.list.find(id) ?? (this.reader.id === id ? this.reader.summary : null);
-    return row ? { owner: row.owner, status: row.status, held_since: null } : null;
-  }
-
-  /**
    * Team keys act on what the user looks at: the open conversation from the reading
    * pane, the row under the cursor from the list (opened, so the outcome is visible).
    */
   async #teamKey(key: TeamKey, from: FocusTarget) {
-    let id = from === 'reader' ? this.reader.id : null;
-    if (id === null) {
-      const row = await this.#selectedRow();
-      if (!row) return;
-      if (row.id !== this.reader.id) this.open(row.id, row);
-      id = row.id;
-    }
+    const id = (from === 'reader' ? this.reader.id : null) ?? (await this.#openSelectedRow());
+    if (id === null) return;
     switch (key) {
       case 'claim': {
         const me = this.team.me;
-        const mine = me !== null && this.holdingOf(id)?.owner === me;
+        const mine = me !== null && this.holdings.of(id)?.owner === me;
         await this.act(id, mine ? { kind: 'release' } : { kind: 'claim' });
         return;
       }
       case 'handOver': {
-        const owner = this.holdingOf(id)?.owner ?? null;
+        const owner = this.holdings.of(id)?.owner ?? null;
         // Only the holder hands over; say so instead of opening a menu that cannot work.
         if (owner !== null && owner !== this.team.me) this.notices.show(locale.m.team.holds(owner), 'error');
         else this.handOverRequested = id;
@@ -325,7 +310,7 @@ export class Workspace {
       default: {
         const status = KEY_STATUS[key];
         // `o` on an open conversation is a slip of the finger, not a change to announce.
-        if (this.holdingOf(id)?.status === status) return;
+        if (this.holdings.of(id)?.status === status) return;
         await this.act(id, { kind: 'set_status', status });
       }
     }
@@ -340,12 +325,12 @@ export class Workspace {
     this.busy = new Set([...this.busy, id]);
     try {
       await ipc.actOnConversation(id, action);
-      this.#apply(id, this.#outcome(action));
+      this.holdings.accepted(id, this.#outcome(action));
       this.notices.show(this.#doneText(action));
     } catch (error) {
       const problem = toProblem(error);
       if (problem.code === 'claim_conflict' && problem.holder) {
-        this.#apply(id, { owner: problem.holder, held_since: problem.held_since });
+        this.holdings.accepted(id, { owner: problem.holder, held_since: problem.held_since });
       }
       this.notices.show(problemText(problem), 'error');
     } finally {
@@ -385,20 +370,6 @@ export class Workspace {
     }
   }
 
-  /** Shows an outcome at once, in the list and the header; the engine's answer follows. */
-  #apply(id: ConversationId, change: Partial<Holding>) {
-    // Rows carry no "since when".
-    const rowChange: Partial<ConversationSummary> = {};
-    if ('owner' in change) rowChange.owner = change.owner;
-    if (change.status !== undefined) rowChange.status = change.status;
-    const base = this.list.find(id) ?? (this.reader.id === id ? this.reader.summary : null);
-    this.list.patch(id, rowChange);
-    if (this.reader.id !== id) return;
-    if (base) this.reader.summary = { ...base, ...rowChange };
-    const detail = this.reader.detail;
-    if (detail?.id === id) this.reader.detail = { ...detail, ...change };
-  }
-
   /** The engine reports changed conversations; the list order may have changed too. */
   conversationsChanged(ids: ConversationId[]) {
     this.list.refresh();
@@ -417,13 +388,7 @@ export class Workspace {
 
   /** r, a and f answer what the user looks at, like the team keys. */
   async #composeKey(kind: DraftKind, from: FocusTarget) {
-    let id = from === 'reader' || this.place !== 'mail' ? this.reader.id : null;
-    if (id === null && this.place === 'mail') {
-      const row = await this.#selectedRow();
-      if (!row) return;
-      if (row.id !== this.reader.id) this.open(row.id, row);
-      id = row.id;
-    }
+    const id = await this.#lookedAt(from);
     if (id === null) return;
     await this.compose(kind, id);
   }
