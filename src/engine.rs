@@ -6,9 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Notify, watch};
 
 use crate::account::AccountSettings;
 use crate::connectivity::Connectivity;
@@ -19,19 +17,13 @@ use crate::conversation::{
 use crate::events::{EngineEvent, EventListener, Events};
 use crate::imap::connect::open_session;
 use crate::imap::tls::client_config;
+use crate::mailbox::Mailbox;
 use crate::mime::{AttachmentInfo, IngestOptions, MessageBody};
 use crate::outbox::worker::OutboxWorker;
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::profile::{Profile, SetupState};
 use crate::secrets::SecretStore;
-use crate::store::bodies::BodyCache;
-use crate::store::{Built, Store};
-use crate::sync::connection::Connection;
 use crate::sync::context::SyncContext;
-use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
-use crate::sync::mailops::MailOp;
-use crate::sync::team::ActionRequest;
-use crate::sync::worker::{SyncNow, SyncWorker};
 use crate::team::{
     Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings,
     TeamServerState, TeamStateHome,
@@ -46,8 +38,6 @@ pub use notes::ActivityItem;
 
 /// How often a team server that could not start is tried again.
 const HOSTING_RETRY: Duration = Duration::from_secs(3);
-/// How long shutdown waits for the connection tasks before aborting them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// A cheap handle; clones share one engine.
 #[derive(Clone)]
@@ -81,24 +71,11 @@ struct Inner {
 
 /// The parts that exist while an account is configured.
 struct Running {
-    ctx: SyncContext,
-    bodies: mpsc::Sender<BodyRequest>,
-    actions: mpsc::Sender<ActionRequest>,
-    wake: Arc<Notify>,
-    wanted: PreviewQueue,
-    previews: Arc<Notify>,
-    cancel: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-    /// Becomes true once the cached messages are loaded and threaded.
-    ready: watch::Receiver<bool>,
+    /// The shared mailbox: its cache and connections, and the engine's own tasks kept
+    /// with it (the outbox, the notes watch), so stopping it stops them all.
+    mailbox: Mailbox,
     /// The link to the team server, when one is configured.
     team: Option<Arc<TeamLink>>,
-    /// This member's id, from the account the connections run with.
-    member: String,
-    /// Sent copies, answered flags, drafts and templates, on the fetcher's connection.
-    mail: mpsc::Sender<MailOp>,
-    /// Asks the sync connection to read the inbox and Sent now (the reply guard).
-    sync_now: Arc<SyncNow>,
     outbox: Arc<OutboxWorker>,
 }
 
@@ -177,7 +154,7 @@ impl Engine {
     /// presses "retry").
     pub fn retry_now(&self) {
         if let Some(running) = self.running_ref().as_ref() {
-            running.wake.notify_one();
+            running.mailbox.retry_now();
         }
     }
 
@@ -204,142 +181,35 @@ impl Engine {
 
     async fn start(&self, account: AccountSettings) -> Result<()> {
         let dir = self.cache_dir(&account);
-        let shared = account.shared_address.clone();
-        let member = account.member_id.clone();
-        let store_dir = dir.join("headers");
-        let (store, pending) = blocking(
-            ProblemCode::CacheFailed,
-            "the cache could not be opened",
-            move || Store::open(&store_dir, &shared, &member),
-        )
-        .await??;
-        let ctx = SyncContext {
-            store: Arc::new(Mutex::new(store)),
-            events: self.inner.events.clone(),
-            bodies: BodyCache::new(&dir.join("bodies")),
-            suspects: Default::default(),
-            keywords: Default::default(),
-        };
-        let connection = Connection {
-            tls: client_config(account.extra_ca_file.as_deref())?,
+        let mailbox = Mailbox::open(
+            &dir,
             account,
-            secrets: self.inner.secrets.clone(),
-        };
-        let cancel = CancellationToken::new();
-        let wake = Arc::new(Notify::new());
-        let previews = Arc::new(Notify::new());
-        let wanted = PreviewQueue::default();
-        let (bodies, requests) = mpsc::channel(64);
-        let (actions, action_requests) = mpsc::channel(64);
-        let (mail, mail_ops) = mpsc::channel(64);
-        let sync_now = Arc::new(SyncNow::default());
-        let outbox = Arc::new(self.outbox_worker(&connection, &mail, (&sync_now, &wake), &cancel));
-        let member = connection.account.member_id.clone();
-        let connection_member = member.clone();
-        let team = self
-            .team_link(&member, &ctx, &actions, (&sync_now, &wake))
-            .await;
-        let worker = SyncWorker {
-            connection: connection.clone(),
-            ctx: ctx.clone(),
-            connectivity: self.inner.connectivity.clone(),
-            wake: wake.clone(),
-            previews: previews.clone(),
-            sync_now: sync_now.clone(),
-            cancel: cancel.clone(),
-        };
-        let fetcher = Fetcher {
-            connection,
-            ctx: ctx.clone(),
-            member,
-            requests,
-            actions: action_requests,
-            mail: mail_ops,
-            previews: previews.clone(),
-            wanted: wanted.clone(),
-            cancel: cancel.clone(),
-        };
-        // The list shows from the snapshot at once; the messages load and thread off the
-        // lock, and the connections start once they are in place.
-        let (ready_tx, ready) = watch::channel(false);
-        let loader = {
-            let ctx = ctx.clone();
-            let events = self.inner.events.clone();
-            async move {
-                let built = blocking(
-                    ProblemCode::CacheFailed,
-                    "the cache could not be loaded",
-                    move || pending.build(),
-                );
-                let built = built
-                    .await
-                    .and_then(|built| built)
-                    .unwrap_or_else(|problem| {
-                        // The cache is only a copy: start empty and let sync fill it again.
-                        tracing::error!("cache load: {problem} ({:?})", problem.detail);
-                        Built::default()
-                    });
-                ctx.store().install(built);
-                let _ = ready_tx.send(true);
-                events.emit(EngineEvent::Resync);
-            }
-        };
-        let after_load = |ready: watch::Receiver<bool>| async move {
-            let mut ready = ready;
-            let _ = ready.wait_for(|r| *r).await;
-        };
-        let worker_ready = after_load(ready.clone());
-        let fetcher_ready = after_load(ready.clone());
-        let outbox_ready = after_load(ready.clone());
+            self.inner.secrets.clone(),
+            self.inner.events.clone(),
+            self.inner.connectivity.clone(),
+        )
+        .await?;
+        let outbox = Arc::new(self.outbox_worker(&mailbox));
+        let team = self.team_link(&mailbox).await;
+        let loaded = mailbox.loaded();
         let outbox_task = outbox.clone();
-        let cancel_watch = cancel.clone();
-        let tasks = vec![
-            tokio::spawn(loader),
-            tokio::spawn(async move {
-                worker_ready.await;
-                worker.run().await
-            }),
-            tokio::spawn(async move {
-                fetcher_ready.await;
-                fetcher.run().await
-            }),
-            tokio::spawn(async move {
-                outbox_ready.await;
-                outbox_task.run().await
-            }),
-        ];
+        mailbox.keep(tokio::spawn(async move {
+            loaded.await;
+            outbox_task.run().await
+        }));
+        let watch = self.spawn_notes_watch(mailbox.cancel_token(), self.inner.notes_wake.clone());
+        mailbox.keep(watch);
         *self.running_ref() = Some(Running {
-            ctx,
-            bodies,
-            actions,
-            wake,
-            wanted,
-            previews,
-            cancel,
-            tasks,
-            ready,
+            mailbox,
             team,
-            member: connection_member,
-            mail,
-            sync_now,
             outbox,
         });
-        let watch = self.spawn_notes_watch(cancel_watch, self.inner.notes_wake.clone());
-        if let Some(running) = self.running_ref().as_mut() {
-            running.tasks.push(watch);
-        }
         self.inner.events.emit(EngineEvent::Resync);
         Ok(())
     }
 
     /// The link to the configured team server, if there is one and a secret for it.
-    async fn team_link(
-        &self,
-        member: &str,
-        ctx: &SyncContext,
-        actions: &mpsc::Sender<ActionRequest>,
-        sync: (&Arc<SyncNow>, &Arc<Notify>),
-    ) -> Option<Arc<TeamLink>> {
+    async fn team_link(&self, mailbox: &Mailbox) -> Option<Arc<TeamLink>> {
         let settings = match self.inner.profile.team_server() {
             Ok(settings) => settings?,
             Err(problem) => {
@@ -358,10 +228,10 @@ impl Engine {
         .and_then(|r| r)
         .ok()
         .flatten()?;
-        let (sync_now, wake) = (sync.0.clone(), sync.1.clone());
+        let (sync_now, wake) = (mailbox.sync_now().0.clone(), mailbox.sync_now().1.clone());
         let team = TeamContext {
-            me: member.to_owned(),
-            sync: ctx.clone(),
+            me: mailbox.member().to_owned(),
+            sync: mailbox.ctx().clone(),
             hosting: self.inner.hosting.clone(),
             notes_wake: self.inner.notes_wake.clone(),
             read_sent: Arc::new(move || sync_now.nudge(&wake)),
@@ -370,7 +240,7 @@ impl Engine {
             &settings,
             &secret,
             team,
-            actions.clone(),
+            mailbox.actions().clone(),
         )))
     }
 
@@ -518,7 +388,8 @@ impl Engine {
         self.running_ref().as_ref().and_then(|r| r.team.clone())
     }
 
-    /// Staged shutdown: cancel, wait a little for a clean logout, then abort.
+    /// Staged shutdown: the team link first, then the mailbox with the tasks kept with
+    /// it (cancel, wait a little for a clean logout, then abort; the cache flushed).
     async fn stop(&self) {
         let running = self.running_ref().take();
         let Some(mut running) = running else { return };
@@ -529,19 +400,7 @@ impl Engine {
                 Err(link) => link.close(),
             }
         }
-        running.cancel.cancel();
-        for mut task in running.tasks {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
-        let flusher = running.ctx.store().flusher();
-        if let Err(problem) = flusher.flush().await {
-            tracing::warn!("cache flush at shutdown: {problem}");
-        }
+        running.mailbox.stop().await;
         self.inner
             .connectivity
             .send_replace(Connectivity::NotConfigured);
@@ -555,48 +414,32 @@ impl Engine {
     }
 
     pub fn list_conversations(&self, view: View, offset: u32, limit: u32) -> ConversationPage {
-        let running = self.running_ref();
-        let Some(running) = running.as_ref() else {
-            return ConversationPage {
+        match self.mailbox() {
+            Some(mailbox) => mailbox.page(view, offset, limit),
+            None => ConversationPage {
                 view,
                 total: 0,
                 offset,
                 rows: vec![],
-            };
-        };
-        let store = running.ctx.store();
-        let page = store.page(view, offset as usize, limit as usize);
-        let ids: Vec<ConversationId> = page
-            .rows
-            .iter()
-            .filter(|r| r.preview.is_empty())
-            .map(|r| r.id)
-            .collect();
-        let wanted = store.previews_wanted(&ids);
-        drop(store);
-        if !wanted.is_empty() {
-            running.wanted.push(wanted);
-            running.previews.notify_one();
+            },
         }
-        page
+    }
+
+    /// The mailbox, while an account is configured.
+    fn mailbox(&self) -> Option<Mailbox> {
+        self.running_ref().as_ref().map(|r| r.mailbox.clone())
     }
 
     /// Waits (briefly, at start) until the cached messages are loaded.
     async fn ready(&self) -> Option<SyncContext> {
-        let (ctx, mut ready) = {
-            let running = self.running_ref();
-            let running = running.as_ref()?;
-            (running.ctx.clone(), running.ready.clone())
-        };
-        let _ = ready.wait_for(|r| *r).await;
-        Some(ctx)
+        Some(self.mailbox()?.ready().await)
     }
 
     pub async fn conversation(&self, id: ConversationId) -> Result<ConversationDetail> {
-        self.ready()
+        self.mailbox()
+            .ok_or_else(no_account)?
+            .conversation(id)
             .await
-            .and_then(|ctx| ctx.store().conversation(id))
-            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "the conversation no longer exists"))
     }
 
     /// Claims, releases, hands over or changes the status of a conversation, as this
@@ -626,18 +469,10 @@ impl Engine {
 
     /// Reads a conversation's flags afresh from the mailbox.
     async fn refresh_conversation(&self, id: ConversationId) {
-        let sender = self.running_ref().as_ref().map(|r| r.actions.clone());
-        let Some(sender) = sender else { return };
-        let (reply, answer) = oneshot::channel();
-        let request = ActionRequest {
-            member: self.member(),
-            id,
-            action: None,
-            reply,
+        let Some(mailbox) = self.mailbox() else {
+            return;
         };
-        if sender.send(request).await.is_ok()
-            && let Ok(Err(problem)) = answer.await
-        {
+        if let Err(problem) = mailbox.refresh(id).await {
             tracing::debug!("refreshing {id:?}: {problem}");
         }
     }
@@ -647,30 +482,17 @@ impl Engine {
     fn member(&self) -> String {
         self.running_ref()
             .as_ref()
-            .map(|r| r.member.clone())
+            .map(|r| r.mailbox.member().to_owned())
             .unwrap_or_default()
     }
 
     /// Carries out `action` for `member` straight on the mailbox: what `act` does for
     /// this member, and what a team server does for each member who asks it.
     pub async fn act_as(&self, member: &str, id: ConversationId, action: Action) -> Result<()> {
-        crate::account::validate_member_id(member)?;
-        self.ready().await;
-        let sender = self
-            .running_ref()
-            .as_ref()
-            .map(|r| r.actions.clone())
-            .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
-        let (reply, answer) = oneshot::channel();
-        let request = ActionRequest {
-            member: member.to_owned(),
-            id,
-            action: Some(action),
-            reply,
-        };
-        let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        sender.send(request).await.map_err(|_| shutting_down())?;
-        answer.await.map_err(|_| shutting_down())?
+        self.mailbox()
+            .ok_or_else(no_account)?
+            .act_as(member, id, action)
+            .await
     }
 
     /// The team at a glance: who is in it, the team server's link, where the state lives.
@@ -691,8 +513,8 @@ impl Engine {
             .map_or(TeamServerState::NotConfigured, |link| link.state());
         // Not `self.member()`: that takes the lock held here.
         crate::team_link::overview(
-            &running.member,
-            &running.ctx,
+            running.mailbox.member(),
+            running.mailbox.ctx(),
             self.inner.hosting.load(Ordering::SeqCst),
             server,
         )
@@ -705,18 +527,15 @@ impl Engine {
         &self,
         ids: Option<&[ConversationId]>,
     ) -> Vec<(ConversationId, ConversationState, u64)> {
-        let Some(ctx) = self.ready().await else {
-            return Vec::new();
-        };
-        let store = ctx.store();
-        store.team_states(ids)
+        match self.mailbox() {
+            Some(mailbox) => mailbox.team_states(ids).await,
+            None => Vec::new(),
+        }
     }
 
     /// Whether the mail server keeps the team's keywords (`None` before connecting).
     pub fn keywords_supported(&self) -> Option<bool> {
-        self.running_ref()
-            .as_ref()
-            .and_then(|r| r.ctx.keywords.custom_supported())
+        self.mailbox()?.keywords_supported()
     }
 
     /// Who is viewing or replying on conversation `id` (empty without a team server).
@@ -742,48 +561,10 @@ impl Engine {
 
     /// The raw message, from the body cache or the server.
     async fn raw_message(&self, key: &MessageKey) -> Result<Vec<u8>> {
-        self.ready().await;
-        let (ctx, sender) = {
-            let running = self.running_ref();
-            let running = running
-                .as_ref()
-                .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
-            (running.ctx.clone(), running.bodies.clone())
-        };
-        let (slot, size) = {
-            let store = ctx.store();
-            let (slot, record) = store.locate(key).ok_or_else(|| {
-                Problem::new(
-                    ProblemCode::MessageGone,
-                    "the message is no longer in the mailbox",
-                )
-            })?;
-            (slot, record.size)
-        };
-        if u64::from(size) > MAX_BODY {
-            return Err(Problem::new(
-                ProblemCode::MessageTooLarge,
-                "the message is too large to show",
-            ));
-        }
-        if let Some(raw) = ctx.bodies.read(slot, key.uid_validity, key.uid).await {
-            return Ok(raw);
-        }
-        let (reply, answer) = oneshot::channel();
-        let request = BodyRequest {
-            slot,
-            folder: key.folder.clone(),
-            uid_validity: key.uid_validity,
-            uid: key.uid,
-            reply,
-        };
-        let shutting_down = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        sender.send(request).await.map_err(|_| shutting_down())?;
-        let raw = answer.await.map_err(|_| shutting_down())??;
-        ctx.bodies
-            .write(slot, key.uid_validity, key.uid, &raw)
-            .await?;
-        Ok(raw)
+        self.mailbox()
+            .ok_or_else(no_account)?
+            .raw_message(key)
+            .await
     }
 
     pub async fn message_body(
@@ -836,4 +617,8 @@ impl Engine {
         )
         .await?
     }
+}
+
+fn no_account() -> Problem {
+    Problem::new(ProblemCode::NotFound, "no account is set up")
 }

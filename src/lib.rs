@@ -14,6 +14,7 @@ pub mod durable;
 pub mod engine;
 pub mod events;
 pub mod imap;
+pub mod mailbox;
 pub mod mime;
 pub mod notes;
 pub mod outbox;

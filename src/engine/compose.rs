@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{mpsc, oneshot};
 
 use super::Engine;
 use crate::compose::build::{self, From};
@@ -21,6 +20,7 @@ use crate::compose::{
 };
 use crate::contract::Status;
 use crate::conversation::{ConversationId, FolderRole, MessageKey, TeamAction};
+use crate::mailbox::Mailbox;
 use crate::outbox::smtp::SmtpTarget;
 use crate::outbox::store::{AfterSend, Entry, Phase};
 use crate::outbox::worker::{
@@ -31,9 +31,7 @@ use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::outbox::{SendOptions, SendOutcome};
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::store::now_ms;
-use crate::sync::connection::Connection;
 use crate::sync::mailops::{FolderTarget, MailOp};
-use crate::sync::worker::SyncNow;
 use crate::team::Activity;
 
 /// How long a send-time guard waits for the mailbox to be read again.
@@ -43,13 +41,8 @@ const SERVER_DRAFT_EVERY_MS: i64 = 30_000;
 
 impl Engine {
     /// The outbox task for an account (started with the other connections).
-    pub(super) fn outbox_worker(
-        &self,
-        connection: &Connection,
-        mail: &mpsc::Sender<MailOp>,
-        sync: (&Arc<SyncNow>, &Arc<Notify>),
-        cancel: &CancellationToken,
-    ) -> OutboxWorker {
+    pub(super) fn outbox_worker(&self, mailbox: &Mailbox) -> OutboxWorker {
+        let connection = mailbox.connection();
         let login = connection.clone();
         let target: TargetSource = Arc::new(move || {
             let login = login.clone();
@@ -108,16 +101,14 @@ impl Engine {
             drafts: self.drafts(),
             target,
             sent: Arc::new(SentOnConnection {
-                mail: mail.clone(),
-                sync_now: sync.0.clone(),
-                wake: sync.1.clone(),
+                mailbox: mailbox.clone(),
             }),
             claim,
             check,
             changed,
             server_saves_sent: server_saves_sent(&connection.account.smtp.host),
             wake: Default::default(),
-            cancel: cancel.clone(),
+            cancel: mailbox.cancel_token(),
         }
     }
 
@@ -378,7 +369,7 @@ impl Engine {
     }
 
     fn mail_sender(&self) -> Option<mpsc::Sender<MailOp>> {
-        self.running_ref().as_ref().map(|r| r.mail.clone())
+        Some(self.mailbox()?.mail().clone())
     }
 
     pub fn drafts_list(&self) -> Vec<Draft> {
@@ -471,14 +462,8 @@ impl Engine {
     /// first (the answer says whether that happened in time).
     async fn look(&self, conversation: ConversationId, live: bool) -> Look {
         let mut checked_live = false;
-        if live {
-            let asked = self
-                .running_ref()
-                .as_ref()
-                .map(|r| (r.sync_now.clone(), r.wake.clone()));
-            if let Some((sync_now, wake)) = asked {
-                checked_live = sync_now.request(&wake, LIVE_CHECK_LIMIT).await;
-            }
+        if live && let Some(mailbox) = self.mailbox() {
+            checked_live = mailbox.read_again(LIVE_CHECK_LIMIT).await;
         }
         let mut look = Look {
             checked_live,
@@ -1003,14 +988,10 @@ impl Engine {
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T>>) -> MailOp,
     ) -> Result<T> {
-        self.ready().await;
-        let mail = self
-            .mail_sender()
+        let mailbox = self
+            .mailbox()
             .ok_or_else(|| Problem::new(ProblemCode::NotFound, "no account is set up"))?;
-        let (reply, answer) = oneshot::channel();
-        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        mail.send(make(reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        mailbox.mail_op(make).await
     }
 }
 
@@ -1061,17 +1042,12 @@ fn unreachable(problem: &Problem) -> bool {
 /// The outbox's work in Sent, on the fetcher's connection; a copy filed asks the sync
 /// connection to read Sent again.
 struct SentOnConnection {
-    mail: mpsc::Sender<MailOp>,
-    sync_now: Arc<SyncNow>,
-    wake: Arc<Notify>,
+    mailbox: Mailbox,
 }
 
 impl SentOnConnection {
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> MailOp) -> Result<T> {
-        let gone = || Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down");
-        let (reply, answer) = oneshot::channel();
-        self.mail.send(make(reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.mailbox.mail_op(make).await
     }
 }
 
@@ -1099,6 +1075,7 @@ impl SentFolder for SentOnConnection {
     }
 
     fn filed(&self) {
-        self.sync_now.nudge(&self.wake);
+        let (sync_now, wake) = self.mailbox.sync_now();
+        sync_now.nudge(wake);
     }
 }

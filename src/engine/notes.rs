@@ -530,7 +530,7 @@ impl Engine {
 
     /// Compares changed rows with how they looked: notifications and the team history.
     fn watch_rows(&self, ids: &[ConversationId]) {
-        let Some(ctx) = self.running_ref().as_ref().map(|r| r.ctx.clone()) else {
+        let Some(ctx) = self.mailbox().map(|m| m.ctx().clone()) else {
             return;
         };
         let me = self.member();
