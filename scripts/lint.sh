@@ -11,6 +11,8 @@ echo "== ui: svelte-check"
 (cd ui && npm run --silent check)
 # The shell embeds the built UI, so clippy on the workspace needs ui/dist.
 [ -f ui/dist/index.html ] || (cd ui && npm run --silent build)
+echo "== import cycles (files and top-level modules of the engine)"
+python3 scripts/import-cycles.py
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "lint: ok"

@@ -15,8 +15,6 @@ use crate::conversation::{
     ConversationDetail, ConversationId, ConversationPage, MessageKey, TeamAction, View,
 };
 use crate::events::{EngineEvent, EventListener, Events};
-use crate::imap::connect::open_session;
-use crate::imap::tls::client_config;
 use crate::mailbox::Mailbox;
 use crate::mime::{AttachmentInfo, IngestOptions, MessageBody};
 use crate::outbox::worker::OutboxWorker;
@@ -24,12 +22,12 @@ use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::profile::{Profile, SetupState};
 use crate::secrets::SecretStore;
 use crate::sync::context::SyncContext;
+use crate::team::host::Hosted;
+use crate::team::link::{TeamContext, TeamLink};
 use crate::team::{
     Activity, HostSettings, Presence, TeamInvite, TeamOverview, TeamServerSettings,
     TeamServerState, TeamStateHome,
 };
-use crate::team_host::Hosted;
-use crate::team_link::{TeamContext, TeamLink};
 
 mod compose;
 mod notes;
@@ -134,17 +132,14 @@ impl Engine {
     /// store, saves the settings and (re)starts syncing.
     pub async fn configure(&self, settings: AccountSettings, password: String) -> Result<()> {
         settings.validate()?;
-        let tls = client_config(settings.extra_ca_file.as_deref())?;
-        let session = open_session(&settings.imap, tls, &settings.username, &password).await?;
-        session.logout().await;
-        let secrets = self.inner.secrets.clone();
-        let key = settings.credential_key();
-        blocking(
-            ProblemCode::CredentialStoreFailed,
-            "the password could not be saved",
-            move || secrets.set(&key, &password),
+        crate::mailbox::check_login_with(&settings, &password).await?;
+        crate::secrets::write(
+            &self.inner.secrets,
+            &settings.credential_key(),
+            &password,
+            "the password",
         )
-        .await??;
+        .await?;
         self.inner.profile.save_account(&settings)?;
         self.stop().await;
         self.start(settings).await
@@ -174,9 +169,7 @@ impl Engine {
     }
 
     fn cache_dir(&self, account: &AccountSettings) -> PathBuf {
-        // One cache per server account, so switching accounts never mixes mailboxes.
-        let id = crate::threading::conversation_id(&account.credential_key()).0;
-        self.inner.profile.cache_dir().join(format!("{id:016x}"))
+        crate::mailbox::cache_dir(&self.inner.profile.cache_dir(), account)
     }
 
     async fn start(&self, account: AccountSettings) -> Result<()> {
@@ -217,15 +210,12 @@ impl Engine {
                 return None;
             }
         };
-        let secrets = self.inner.secrets.clone();
-        let key = settings.credential_key();
-        let secret = blocking(
-            ProblemCode::CredentialStoreFailed,
-            "the team server secret could not be read",
-            move || secrets.get(&key),
+        let secret = crate::secrets::read(
+            &self.inner.secrets,
+            &settings.credential_key(),
+            "the team server secret",
         )
         .await
-        .and_then(|r| r)
         .ok()
         .flatten()?;
         let (sync_now, wake) = (mailbox.sync_now().0.clone(), mailbox.sync_now().1.clone());
@@ -277,7 +267,7 @@ impl Engine {
             old.shutdown().await;
         }
         let started = Hosted::start(
-            &self.inner.profile,
+            &self.inner.profile.hosted_server_dir(),
             self.inner.secrets.clone(),
             account,
             host,
@@ -303,15 +293,14 @@ impl Engine {
         member: &str,
         code: &str,
     ) -> Result<()> {
-        let secret = crate::team_host::redeem(settings, member, code).await?;
-        let secrets = self.inner.secrets.clone();
-        let key = settings.credential_key();
-        blocking(
-            ProblemCode::CredentialStoreFailed,
-            "the team server secret could not be saved",
-            move || secrets.set(&key, &secret),
+        let secret = crate::team::host::redeem(settings, member, code).await?;
+        crate::secrets::write(
+            &self.inner.secrets,
+            &settings.credential_key(),
+            &secret,
+            "the team server secret",
         )
-        .await?
+        .await
     }
 
     /// Hosts the team server inside this app from now on (also after restarts), joins
@@ -512,7 +501,7 @@ impl Engine {
             .as_ref()
             .map_or(TeamServerState::NotConfigured, |link| link.state());
         // Not `self.member()`: that takes the lock held here.
-        crate::team_link::overview(
+        crate::team::link::overview(
             running.mailbox.member(),
             running.mailbox.ctx(),
             self.inner.hosting.load(Ordering::SeqCst),

@@ -23,11 +23,11 @@ pub enum EngineEvent {
     },
     /// The link to the team server or the team's membership changed.
     Team {
-        overview: crate::team::TeamOverview,
+        overview: crate::conversation::TeamOverview,
     },
     /// Who is viewing or replying on a conversation changed (team server only).
     Presence {
-        presence: crate::team::PresenceOn,
+        presence: crate::conversation::PresenceOn,
     },
     /// A message in the outbox changed state (queued, sending, retrying, sent, …).
     Outbox {

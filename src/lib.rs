@@ -24,9 +24,6 @@ pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod team;
-pub mod team_authority;
-pub mod team_host;
-pub mod team_link;
 pub mod teamsync;
 pub mod threading;
 

@@ -62,6 +62,11 @@ impl Profile {
         self.dir.join("cache")
     }
 
+    /// Where a team server hosted in the app keeps its data (its store, its own cache).
+    pub fn hosted_server_dir(&self) -> PathBuf {
+        self.dir.join("team-server")
+    }
+
     /// Drafts being written on this computer.
     pub fn drafts_dir(&self) -> PathBuf {
         self.dir.join("drafts")

@@ -13,6 +13,35 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<()>;
 }
 
+/// Reads `key` on a blocking thread: the OS credential store may take its time (or ask
+/// the user), and must not hold an async thread meanwhile. `what` names the secret in
+/// the error ("the password", "the team server secret").
+pub async fn read(store: &Arc<dyn SecretStore>, key: &str, what: &str) -> Result<Option<String>> {
+    let (store, key) = (store.clone(), key.to_owned());
+    crate::problem::blocking(
+        ProblemCode::CredentialStoreFailed,
+        &format!("{what} could not be read"),
+        move || store.get(&key),
+    )
+    .await?
+}
+
+/// Stores `secret` under `key` on a blocking thread (see [`read`]).
+pub async fn write(
+    store: &Arc<dyn SecretStore>,
+    key: &str,
+    secret: &str,
+    what: &str,
+) -> Result<()> {
+    let (store, key, secret) = (store.clone(), key.to_owned(), secret.to_owned());
+    crate::problem::blocking(
+        ProblemCode::CredentialStoreFailed,
+        &format!("{what} could not be saved"),
+        move || store.set(&key, &secret),
+    )
+    .await?
+}
+
 /// The OS credential store, through the keyring crate. Entries are named
 /// `<service>` / `<profile>/<key>` so two profiles on one computer do not collide.
 pub struct OsKeychain {

@@ -16,14 +16,14 @@ use baton::dev::dovecot::Dovecot;
 use baton::notes::Note;
 use baton::notes::message::{Action, NoteMessage};
 use baton::problem::ProblemCode;
-use baton::team_authority::ImapAuthority;
+use baton::team::authority::{ImapAuthority, ServerMailbox};
 use baton::teamsync::protocol::{ErrorCode, NoteAction, NoteEvent, ServerFrame};
 use baton::teamsync::{
     Authority, ClientOptions, RunningServer, ServerConfig, TeamClient, TeamEvent, TeamServer, Trust,
 };
 use common::{
-    WAIT, by_subject, engine, host_and_join, online, questions, team_dovecot, wait_synced,
-    wait_until,
+    WAIT, by_subject, engine, host_and_join, online, questions, server_mailbox, team_dovecot,
+    wait_synced, wait_until,
 };
 use teamsync_common::{Raw, fast, next};
 use tokio::sync::broadcast;
@@ -194,14 +194,14 @@ async fn hostile_note_frames_get_clear_errors_and_the_connection_keeps_serving()
     }
 }
 
-/// A team server whose authority is an engine on the mailbox, logged in as `server`.
+/// A team server whose authority is its own connection to the mailbox, logged in as
+/// `server`.
 async fn imap_server(
     dovecot: &Dovecot,
     dir: &std::path::Path,
-) -> (RunningServer, Arc<ImapAuthority>, Engine) {
-    let engine = engine(&dir.join("imap"), dovecot, "server", dovecot.imaps_port).await;
-    wait_synced(&engine).await;
-    let authority = ImapAuthority::new(engine.clone());
+) -> (RunningServer, Arc<ImapAuthority>, Arc<ServerMailbox>) {
+    let mailbox = server_mailbox(&dir.join("imap"), dovecot, "server").await;
+    let authority = ImapAuthority::new(mailbox.clone());
     let config = ServerConfig::loopback(dir.join("store"), &[teamsync_common::MAILBOX]);
     let dyn_authority: Arc<dyn Authority> = authority.clone();
     let server = TeamServer::start_with(
@@ -210,7 +210,7 @@ async fn imap_server(
     )
     .await
     .expect("the team server starts");
-    (server, authority, engine)
+    (server, authority, mailbox)
 }
 
 async fn client_of(
@@ -304,7 +304,7 @@ async fn the_imap_authority_writes_notes_as_the_member_and_an_empty_store_rebuil
     anna.shutdown().await;
     bram.shutdown().await;
     server.shutdown().await;
-    server_engine.shutdown().await;
+    server_engine.stop().await;
 
     // A new server on an empty store and a new cache: the folder gives it every note,
     // and who wrote each, so a colleague still cannot change anna's.
@@ -326,7 +326,7 @@ async fn the_imap_authority_writes_notes_as_the_member_and_an_empty_store_rebuil
     assert_eq!(refused.code, ErrorCode::NotHolder);
     bram.shutdown().await;
     server.shutdown().await;
-    server_engine.shutdown().await;
+    server_engine.stop().await;
     mailbox_view.shutdown().await;
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use baton::contract::{Action, Status};
 use baton::conversation::{TeamAction, View};
 use baton::dev::dovecot::Dovecot;
-use baton::team_authority::ImapAuthority;
+use baton::team::authority::{ImapAuthority, ServerMailbox};
 use baton::teamsync::authority::Authority;
 use baton::teamsync::client::{ClientOptions, TeamClient, TeamEvent, Trust};
 use baton::teamsync::protocol::ErrorCode;
@@ -22,16 +22,19 @@ use tokio::sync::broadcast;
 
 const MAILBOX: &str = "support";
 
-/// A team server whose authority for the mailbox is an engine logged in as `server`.
-async fn start_server(dovecot: &Dovecot, dir: &std::path::Path) -> (RunningServer, baton::Engine) {
-    let engine = engine(&dir.join("imap"), dovecot, "server", dovecot.imaps_port).await;
-    wait_synced(&engine).await;
-    let authority: Arc<dyn Authority> = ImapAuthority::new(engine.clone());
+/// A team server whose authority for the mailbox is its own connection, logged in as
+/// `server`.
+async fn start_server(
+    dovecot: &Dovecot,
+    dir: &std::path::Path,
+) -> (RunningServer, Arc<ServerMailbox>) {
+    let mailbox = server_mailbox(&dir.join("imap"), dovecot, "server").await;
+    let authority: Arc<dyn Authority> = ImapAuthority::new(mailbox.clone());
     let config = ServerConfig::loopback(dir.join("store"), &[MAILBOX]);
     let server = TeamServer::start_with(config, BTreeMap::from([(MAILBOX.to_owned(), authority)]))
         .await
         .expect("the team server starts");
-    (server, engine)
+    (server, mailbox)
 }
 
 async fn member(
@@ -113,8 +116,8 @@ async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_co
     let chloe = engine(chloe_dir.path(), &dovecot, "chloe", dovecot.imaps_port).await;
     wait_synced(&chloe).await;
 
-    let q0 = by_subject(&server_engine, "Question number 0");
-    let q1 = by_subject(&server_engine, "Question number 1");
+    let q0 = subject_in(server_engine.mailbox(), "Question number 0");
+    let q1 = subject_in(server_engine.mailbox(), "Question number 1");
     let c0 = q0.0.to_string();
     let c1 = q1.0.to_string();
 
@@ -192,7 +195,7 @@ async fn changes_through_the_server_land_in_the_mailbox_and_changes_beside_it_co
     .await;
     server.shutdown().await;
     chloe.shutdown().await;
-    server_engine.shutdown().await;
+    server_engine.stop().await;
 }
 
 /// Members claim the same conversation through the server at the same moment: the server
@@ -214,7 +217,9 @@ async fn claim_race_through_the_server_has_one_winner_every_round() {
     }
     let mut ids = Vec::new();
     while ids.len() < rounds {
-        let page = server_engine.list_conversations(View::All, ids.len() as u32, 500);
+        let page = server_engine
+            .mailbox()
+            .page(View::All, ids.len() as u32, 500);
         assert!(!page.rows.is_empty(), "every conversation is listed");
         ids.extend(page.rows.iter().map(|r| r.id.0.to_string()));
     }
@@ -244,7 +249,7 @@ async fn claim_race_through_the_server_has_one_winner_every_round() {
         client.shutdown().await;
     }
     server.shutdown().await;
-    server_engine.shutdown().await;
+    server_engine.stop().await;
 }
 
 /// The `baton-sync` binary configured with the mailbox's IMAP account writes claims into

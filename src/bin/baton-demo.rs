@@ -34,8 +34,8 @@ use baton::dev::postfix::{Postfix, PostfixOptions, SINK_MAILBOX};
 use baton::dev::tls::TestPki;
 use baton::profile::Profile;
 use baton::secrets::{OsKeychain, SecretStore};
+use baton::team::host::{HOSTED_MAILBOX, store_dir};
 use baton::team::{HostSettings, TeamServerSettings};
-use baton::team_host::{HOSTED_MAILBOX, store_dir};
 use baton::teamsync::ServerConfig;
 use baton::teamsync::auth::Verifier;
 use baton::teamsync::members;
@@ -382,7 +382,8 @@ fn provision_team(app_dir: &Path) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let config = ServerConfig::loopback(store_dir(&host), &[HOSTED_MAILBOX]);
+        let config =
+            ServerConfig::loopback(store_dir(&host.hosted_server_dir()), &[HOSTED_MAILBOX]);
         let store = TeamStore::open(&config.store, config.log_keep).map_err(|e| {
             format!(
                 "{e} (is Baton running as {}? close it first)",
@@ -398,7 +399,7 @@ fn provision_team(app_dir: &Path) -> Result<(), String> {
                 return Err(format!(
                     "{member} is enrolled in the team server but its secret is gone; \
                      remove {} to start the team afresh",
-                    store_dir(&host).display()
+                    store_dir(&host.hosted_server_dir()).display()
                 ));
             };
             let secret = members::redeem(&store, &verifier, HOSTED_MAILBOX, member, &invite)

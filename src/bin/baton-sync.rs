@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use baton::Engine;
 use baton::account::{AccountSettings, ServerEndpoint};
 use baton::problem::{Problem, ProblemCode};
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, OsKeychain, SecretStore};
-use baton::team_authority::ImapAuthority;
+use baton::team::authority::{ImapAuthority, ServerMailbox};
 use baton::teamsync::Authority;
 use baton::teamsync::config::{ImapAccount, SAMPLE_CONFIG};
 use baton::teamsync::{ServerConfig, TeamServer, auth::Verifier, members, store::Store};
@@ -153,12 +152,12 @@ async fn run(path: PathBuf) -> baton::problem::Result<()> {
     // Mailboxes with an IMAP account keep the team state in the mailbox itself; the
     // others (and servers without custom keywords) in the server's store.
     let mut authorities: BTreeMap<String, Arc<dyn Authority>> = BTreeMap::new();
-    let mut engines = Vec::new();
+    let mut mailboxes = Vec::new();
     for mailbox in &config.mailboxes {
         if let Some(imap) = &mailbox.imap {
-            let engine = mailbox_engine(&config.store, &mailbox.id, imap).await?;
-            authorities.insert(mailbox.id.clone(), ImapAuthority::new(engine.clone()));
-            engines.push(engine);
+            let opened = Arc::new(server_mailbox(&config.store, &mailbox.id, imap).await?);
+            authorities.insert(mailbox.id.clone(), ImapAuthority::new(opened.clone()));
+            mailboxes.push(opened);
         }
     }
     let server = TeamServer::start_with(config, authorities).await?;
@@ -178,18 +177,18 @@ async fn run(path: PathBuf) -> baton::problem::Result<()> {
     stopped().await;
     tracing::info!("stopping");
     server.shutdown().await;
-    for engine in engines {
-        engine.shutdown().await;
+    for mailbox in mailboxes {
+        mailbox.stop().await;
     }
     Ok(())
 }
 
 /// The server's own connection to a shared mailbox, with its cache under the store.
-async fn mailbox_engine(
+async fn server_mailbox(
     store: &std::path::Path,
     id: &str,
     imap: &ImapAccount,
-) -> baton::problem::Result<Engine> {
+) -> baton::problem::Result<ServerMailbox> {
     let password = match (&imap.password_env, &imap.password_keychain) {
         (Some(var), _) => std::env::var(var).map_err(|_| {
             Problem::new(
@@ -229,10 +228,11 @@ async fn mailbox_engine(
     // The password stays in this process's memory: it came from the environment or
     // the credential store and is never written anywhere by the server.
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
-    let engine = Engine::open(profile, secrets).await?;
-    engine.configure(account, password).await?;
+    secrets.set(&account.credential_key(), &password)?;
+    let cache = baton::mailbox::cache_dir(&profile.cache_dir(), &account);
+    let mailbox = ServerMailbox::open(&cache, account, secrets).await?;
     tracing::info!(mailbox = id, "reading the mailbox for its team state");
-    Ok(engine)
+    Ok(mailbox)
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

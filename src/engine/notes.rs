@@ -23,11 +23,10 @@ use crate::notes::message::{Action, NoteMessage};
 use crate::notes::watch::{
     Notification, NotificationKind, NotificationSettings, RowSeen, TeamChange, compare,
 };
-use crate::notes::{FOLDER, MAX_NOTE, Mention, Note};
+use crate::notes::{MAX_NOTE, Mention, Note};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::store::now_ms;
 use crate::sync::context::SyncContext;
-use crate::sync::mailops::{FolderTarget, MailOp};
 
 /// The notes folder is read again this often even without news (servers without
 /// keywords, or a missed push).
@@ -173,17 +172,14 @@ impl Engine {
                 Problem::new(ProblemCode::NotFound, "the conversation no longer exists")
             })?;
         let note_id = new_id();
-        self.submit_note(
-            id,
-            NoteMessage {
-                id: note_id.clone(),
-                about,
-                author: self.member(),
-                action: Action::Add,
-                at: now_ms(),
-                text: checked_text(text)?,
-            },
-        )
+        self.submit_note(NoteMessage {
+            id: note_id.clone(),
+            about,
+            author: self.member(),
+            action: Action::Add,
+            at: now_ms(),
+            text: checked_text(text)?,
+        })
         .await?;
         self.find_note(&note_id)
     }
@@ -191,18 +187,16 @@ impl Engine {
     /// Changes the text of one of this member's notes (the old text stays in history).
     pub async fn edit_note(&self, note_id: &str, text: &str) -> Result<Note> {
         let note = self.own_note(note_id)?;
-        let id = self.conversation_of_note(&note).await?;
-        self.submit_note(
-            id,
-            NoteMessage {
-                id: note.id.clone(),
-                about: note.about.clone(),
-                author: note.author.clone(),
-                action: Action::Edit,
-                at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
-                text: checked_text(text)?,
-            },
-        )
+        // Still there to be written about.
+        self.conversation_of_note(&note).await?;
+        self.submit_note(NoteMessage {
+            id: note.id.clone(),
+            about: note.about.clone(),
+            author: note.author.clone(),
+            action: Action::Edit,
+            at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
+            text: checked_text(text)?,
+        })
         .await?;
         self.find_note(note_id)
     }
@@ -210,18 +204,16 @@ impl Engine {
     /// Deletes one of this member's notes (its history stays).
     pub async fn delete_note(&self, note_id: &str) -> Result<Note> {
         let note = self.own_note(note_id)?;
-        let id = self.conversation_of_note(&note).await?;
-        self.submit_note(
-            id,
-            NoteMessage {
-                id: note.id.clone(),
-                about: note.about.clone(),
-                author: note.author.clone(),
-                action: Action::Delete,
-                at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
-                text: String::new(),
-            },
-        )
+        // Still there to be written about.
+        self.conversation_of_note(&note).await?;
+        self.submit_note(NoteMessage {
+            id: note.id.clone(),
+            about: note.about.clone(),
+            author: note.author.clone(),
+            action: Action::Delete,
+            at: now_ms().max(note.edited_at.unwrap_or(note.created_at) + 1),
+            text: String::new(),
+        })
         .await?;
         self.find_note(note_id)
     }
@@ -265,7 +257,7 @@ impl Engine {
     /// Hands a note version to the team server when one is connected (it writes it into
     /// the mailbox as this member and tells everyone at once), or writes it straight
     /// into the mailbox.
-    async fn submit_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
+    async fn submit_note(&self, version: NoteMessage) -> Result<()> {
         if let Some(link) = self.team_link_ref()
             && link.connected()
             && link.note(&version).await?.is_some()
@@ -283,7 +275,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        self.write_note(id, version).await
+        self.write_note(version).await
     }
 
     /// Whether the folder, as last read, already has this version of its note.
@@ -298,71 +290,22 @@ impl Engine {
         })
     }
 
-    /// Writes a note version as its author says (the team server's IMAP authority does
-    /// this for the member who asked): into the folder, and the keyword touched.
-    pub async fn write_note_version(&self, version: NoteMessage) -> Result<()> {
-        let id = self
-            .ready()
-            .await
-            .and_then(|ctx| ctx.store().conversation_of_message_id(&version.about))
-            .ok_or_else(|| {
-                Problem::new(ProblemCode::NotFound, "the conversation no longer exists")
-            })?;
-        self.write_note(id, version).await
-    }
-
-    async fn write_note(&self, id: ConversationId, version: NoteMessage) -> Result<()> {
-        let account = self.account()?;
-        let (subject, messages) = {
-            let ctx = self.ready().await.ok_or_else(no_account)?;
-            let store = ctx.store();
-            let messages: Vec<MessageKey> = store
-                .guard_messages(id)
-                .into_iter()
-                .filter(|m| m.role == FolderRole::Inbox)
-                .map(|m| m.key)
-                .collect();
-            (
-                store.summary(id).map(|s| s.subject).unwrap_or_default(),
-                messages,
-            )
-        };
-        let message = version.to_message(&account.shared_address, &subject)?;
-        self.mail_op(|reply| MailOp::Append {
-            folder: FolderTarget::Named(FOLDER.to_owned()),
-            flags: "\\Seen",
-            message,
-            reply,
-        })
-        .await?;
-        // Tells every client (their IDLE reports the keyword within a second). A mail
-        // server without keywords just does not get it; the folder is read anyway.
-        if !messages.is_empty() && self.keywords_supported() != Some(false) {
-            let touched = self
-                .mail_op(|reply| MailOp::TouchNoteKeyword { messages, reply })
-                .await;
-            if let Err(problem) = touched {
-                tracing::warn!("note keyword: {problem}");
-            }
-        }
+    async fn write_note(&self, version: NoteMessage) -> Result<()> {
+        self.mailbox()
+            .ok_or_else(no_account)?
+            .write_note(&version)
+            .await?;
         self.refresh_notes().await
     }
 
     /// Reads new note versions from the folder; announces new mentions.
     pub async fn refresh_notes(&self) -> Result<()> {
         let from_uid = self.notes_state().saved.book.next_uid();
-        let (validity, read) = self
-            .mail_op(|reply| MailOp::ReadSince {
-                folder: FolderTarget::Named(FOLDER.to_owned()),
-                from_uid,
-                limit: (MAX_NOTE * 4) as u64,
-                reply,
-            })
+        let (validity, versions) = self
+            .mailbox()
+            .ok_or_else(no_account)?
+            .read_notes(from_uid)
             .await?;
-        let versions: Vec<(u32, NoteMessage)> = read
-            .into_iter()
-            .filter_map(|(uid, raw)| Some((uid, NoteMessage::from_message(&raw)?)))
-            .collect();
         let me = self.member();
         let fresh: Vec<Note> = {
             let mut state = self.notes_state();

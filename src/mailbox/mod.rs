@@ -395,6 +395,35 @@ impl Mailbox {
     }
 }
 
+/// Logs in with `password` and out again: the settings work.
+pub async fn check_login_with(account: &AccountSettings, password: &str) -> Result<()> {
+    let tls = client_config(account.extra_ca_file.as_deref())?;
+    let session =
+        crate::imap::connect::open_session(&account.imap, tls, &account.username, password).await?;
+    session.logout().await;
+    Ok(())
+}
+
+/// Logs in with the password `secrets` hold for the account, and out again.
+pub async fn check_login(account: &AccountSettings, secrets: &Arc<dyn SecretStore>) -> Result<()> {
+    let password = crate::secrets::read(secrets, &account.credential_key(), "the password")
+        .await?
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemCode::PasswordMissing,
+                "no password is stored for the mailbox",
+            )
+        })?;
+    check_login_with(account, &password).await
+}
+
+/// Where an account's cache lives under a cache directory: one per server account, so
+/// switching accounts never mixes mailboxes.
+pub fn cache_dir(base: &Path, account: &AccountSettings) -> std::path::PathBuf {
+    let id = crate::threading::conversation_id(&account.credential_key()).0;
+    base.join(format!("{id:016x}"))
+}
+
 fn shutting_down() -> Problem {
     Problem::new(ProblemCode::ShuttingDown, "Baton is shutting down")
 }

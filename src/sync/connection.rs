@@ -8,7 +8,7 @@ use tokio_rustls::rustls::ClientConfig;
 use crate::account::AccountSettings;
 use crate::imap::connect::open_session;
 use crate::imap::session::ImapSession;
-use crate::problem::{Problem, ProblemCode, Result, blocking};
+use crate::problem::{Problem, ProblemCode, Result};
 use crate::secrets::SecretStore;
 
 #[derive(Clone)]
@@ -32,14 +32,12 @@ impl Connection {
 
     /// The account's password (IMAP and SMTP share the login).
     pub async fn password(&self) -> Result<String> {
-        let secrets = self.secrets.clone();
-        let key = self.account.credential_key();
-        blocking(
-            ProblemCode::CredentialStoreFailed,
-            "the password could not be read",
-            move || secrets.get(&key),
+        crate::secrets::read(
+            &self.secrets,
+            &self.account.credential_key(),
+            "the password",
         )
-        .await??
+        .await?
         .ok_or_else(|| {
             Problem::new(
                 ProblemCode::PasswordMissing,

@@ -207,3 +207,44 @@ pub async fn host_and_join(host: &Engine, member: &Engine, name: &str) {
     })
     .await;
 }
+
+/// A team server's own connection to the mailbox, logged in as `login`, once its first
+/// sync is done: what `baton-sync` and a hosted server give their IMAP authority.
+pub async fn server_mailbox(
+    dir: &std::path::Path,
+    server: &Dovecot,
+    login: &str,
+) -> Arc<baton::team::authority::ServerMailbox> {
+    use baton::team::authority::SharedMailbox;
+    let account = account(server, login, server.imaps_port);
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    secrets
+        .set(&account.credential_key(), &password(login))
+        .expect("secret");
+    let mailbox = baton::team::authority::ServerMailbox::open(dir, account, secrets)
+        .await
+        .expect("the server's mailbox opens");
+    wait_until(
+        Duration::from_secs(60),
+        "the server's first sync is done",
+        || {
+            matches!(
+                mailbox.connectivity(),
+                Connectivity::Online { syncing: false }
+            )
+        },
+    )
+    .await;
+    Arc::new(mailbox)
+}
+
+/// The conversation with `subject` among the first 500 of a mailbox.
+pub fn subject_in(mailbox: &baton::mailbox::Mailbox, subject: &str) -> ConversationId {
+    mailbox
+        .page(View::All, 0, 500)
+        .rows
+        .into_iter()
+        .find(|r| r.subject == subject)
+        .map(|r| r.id)
+        .expect("the conversation is listed")
+}

@@ -15,7 +15,7 @@ use baton::dev::dovecot::{Dovecot, DovecotOptions, Login};
 use baton::imap::tls::client_config;
 use baton::profile::Profile;
 use baton::secrets::{MemorySecrets, SecretStore};
-use baton::team_authority::ImapAuthority;
+use baton::team::authority::{ImapAuthority, ServerMailbox};
 use baton::teamsync::authority::Authority;
 use baton::teamsync::protocol::{ClientFrame, PROTOCOL, ServerFrame};
 use baton::teamsync::{RunningServer, TeamEvent};
@@ -79,9 +79,10 @@ pub async fn run(args: &[String]) -> BenchResult {
 
     // (3) Through the server again, the mailbox deciding (ImapAuthority).
     eprintln!("team server (IMAP authority on Dovecot): {clients} clients, {changes} changes …");
-    let engine = engine(&work.join("engine-server"), &dovecot, "server").await?;
-    let mut conversations: Vec<String> = engine
-        .list_conversations(View::All, 0, 1000)
+    let mailbox = server_mailbox(&work.join("engine-server"), &dovecot).await?;
+    let mut conversations: Vec<String> = mailbox
+        .mailbox()
+        .page(View::All, 0, 1000)
         .rows
         .iter()
         // Not the ones the IMAP rounds claimed.
@@ -89,11 +90,11 @@ pub async fn run(args: &[String]) -> BenchResult {
         .map(|r| r.id.0.to_string())
         .collect();
     conversations.truncate(10);
-    let authority: Arc<dyn Authority> = ImapAuthority::new(engine.clone());
+    let authority: Arc<dyn Authority> = ImapAuthority::new(mailbox.clone());
     let server = team::start_server(&work.join("store-b"), clients, Some(authority)).await?;
     let members_b = team::enrol(&server, clients).await?;
     let imap_run = through_server(server, &members_b, clients, &conversations, changes).await?;
-    engine.shutdown().await;
+    mailbox.stop().await;
 
     let receivers = clients - 1;
     let ping_p50 = percentile(&ping, 0.50);
@@ -423,18 +424,38 @@ async fn through_server(
 }
 
 /// An engine for `member` in its own profile directory, synced with the mailbox.
-async fn engine(dir: &Path, dovecot: &Dovecot, member: &str) -> BenchResult<Engine> {
-    let profile = Profile::open(dir, member).map_err(|p| p.to_string())?;
+/// The team server's own connection to the mailbox (as `server`), once it has synced.
+async fn server_mailbox(dir: &Path, dovecot: &Dovecot) -> BenchResult<Arc<ServerMailbox>> {
+    use baton::team::authority::SharedMailbox;
+    let settings = account(dovecot, "server");
     let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
-    let engine = Engine::open(profile, secrets)
-        .await
+    secrets
+        .set(&settings.credential_key(), "bench-secret")
         .map_err(|p| p.to_string())?;
+    let mailbox = ServerMailbox::open(dir, settings, secrets)
+        .await
+        .map_err(|p| format!("the server's mailbox: {p}"))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(
+        mailbox.connectivity(),
+        Connectivity::Online { syncing: false }
+    ) || mailbox.mailbox().page(View::All, 0, 1).rows.is_empty()
+    {
+        if Instant::now() > deadline {
+            return Err("the server's mailbox did not sync".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(Arc::new(mailbox))
+}
+
+fn account(dovecot: &Dovecot, member: &str) -> AccountSettings {
     let endpoint = |port| ServerEndpoint {
         host: "127.0.0.1".into(),
         port,
         security: Security::Tls,
     };
-    let settings = AccountSettings {
+    AccountSettings {
         member_id: member.into(),
         display_name: member.into(),
         shared_address: SHARED.into(),
@@ -442,9 +463,17 @@ async fn engine(dir: &Path, dovecot: &Dovecot, member: &str) -> BenchResult<Engi
         smtp: endpoint(465),
         username: member.into(),
         extra_ca_file: Some(dovecot.pki.ca_file.display().to_string()),
-    };
+    }
+}
+
+async fn engine(dir: &Path, dovecot: &Dovecot, member: &str) -> BenchResult<Engine> {
+    let profile = Profile::open(dir, member).map_err(|p| p.to_string())?;
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = Engine::open(profile, secrets)
+        .await
+        .map_err(|p| p.to_string())?;
     engine
-        .configure(settings, "bench-secret".into())
+        .configure(account(dovecot, member), "bench-secret".into())
         .await
         .map_err(|p| format!("configuring {member}: {p}"))?;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::Engine;
 use crate::account::AccountSettings;
 use crate::problem::{Problem, ProblemCode, Result};
-use crate::profile::Profile;
 use crate::secrets::SecretStore;
+use crate::team::authority::{ImapAuthority, ServerMailbox};
 use crate::team::{HostSettings, TeamInvite, TeamServerSettings};
-use crate::team_authority::ImapAuthority;
 use crate::teamsync::config::TlsConfig;
 use crate::teamsync::{Authority, RunningServer, ServerConfig, TeamClient, TeamServer};
 
@@ -21,19 +19,21 @@ pub const HOSTED_MAILBOX: &str = "shared";
 /// The member id the server's own mailbox connection uses; it never holds anything.
 const SERVER_MEMBER: &str = "team-server";
 
-/// Where a profile's hosted server keeps its data (its store, and its own cache).
-pub fn host_dir(profile: &Profile) -> std::path::PathBuf {
-    profile.dir().join("team-server")
+/// The hosted server's store, under the directory it keeps its data in.
+pub fn store_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("store")
 }
 
-/// The hosted server's store, under `host_dir`.
-pub fn store_dir(profile: &Profile) -> std::path::PathBuf {
-    host_dir(profile).join("store")
+/// The hosted server's own cache of the mailbox, under the same directory.
+fn cache_dir(dir: &std::path::Path, account: &AccountSettings) -> std::path::PathBuf {
+    // Where it always was (a profile named "host" under the directory).
+    crate::mailbox::cache_dir(&dir.join("profiles").join("host").join("cache"), account)
 }
 
 pub struct Hosted {
     server: RunningServer,
-    engine: Engine,
+    /// The server's own connection to the mailbox (as the IMAP authority).
+    mailbox: Arc<ServerMailbox>,
     /// How this computer reaches the server.
     settings: TeamServerSettings,
     /// How colleagues reach it: by this computer's name when it is open to the network.
@@ -41,39 +41,21 @@ pub struct Hosted {
 }
 
 impl Hosted {
-    /// Starts the server for `account`'s mailbox, with its data under `profile`.
+    /// Starts the server for `account`'s mailbox, with its data under `dir`.
     pub async fn start(
-        profile: &Profile,
+        dir: &std::path::Path,
         secrets: Arc<dyn SecretStore>,
         account: &AccountSettings,
         host: &HostSettings,
     ) -> Result<Hosted> {
-        let password = {
-            let secrets = secrets.clone();
-            let key = account.credential_key();
-            crate::problem::blocking(
-                ProblemCode::CredentialStoreFailed,
-                "the password could not be read",
-                move || secrets.get(&key),
-            )
-            .await??
-            .ok_or_else(|| {
-                Problem::new(
-                    ProblemCode::PasswordMissing,
-                    "no password is stored for the mailbox",
-                )
-            })?
-        };
-        let base = host_dir(profile);
-        let server_profile = Profile::open(&base, "host")?;
-        // Boxed: an engine that opens a hosted engine would contain its own future.
-        let engine: Engine = Box::pin(Engine::open(server_profile, secrets)).await?;
         let server_account = AccountSettings {
             member_id: SERVER_MEMBER.to_owned(),
             ..account.clone()
         };
-        engine.configure(server_account, password).await?;
-        let authority: Arc<dyn Authority> = ImapAuthority::new(engine.clone());
+        // The same login as the member's (the password is found under the same key).
+        let cache = cache_dir(dir, &server_account);
+        let mailbox = Arc::new(ServerMailbox::open(&cache, server_account, secrets).await?);
+        let authority: Arc<dyn Authority> = ImapAuthority::new(mailbox.clone());
         let (listen, tls) = if host.open_to_network {
             (
                 SocketAddr::from(([0, 0, 0, 0], host.port)),
@@ -85,7 +67,7 @@ impl Hosted {
                 TlsConfig::None,
             )
         };
-        let mut config = ServerConfig::loopback(store_dir(profile), &[HOSTED_MAILBOX]);
+        let mut config = ServerConfig::loopback(store_dir(dir), &[HOSTED_MAILBOX]);
         config.listen = listen;
         config.tls = tls;
         let started = TeamServer::start_with(
@@ -96,7 +78,7 @@ impl Hosted {
         let server = match started {
             Ok(server) => server,
             Err(problem) => {
-                engine.shutdown().await;
+                mailbox.stop().await;
                 return Err(problem);
             }
         };
@@ -118,7 +100,7 @@ impl Hosted {
         };
         Ok(Hosted {
             server,
-            engine,
+            mailbox,
             settings,
             shared_settings,
         })
@@ -140,13 +122,9 @@ impl Hosted {
         }))
     }
 
-    /// Boxed: the hosted engine's own shutdown would otherwise make this future contain
-    /// itself (an engine that hosts has a `Hosted` to shut down).
-    pub fn shutdown(self) -> futures::future::BoxFuture<'static, ()> {
-        Box::pin(async move {
-            self.server.shutdown().await;
-            self.engine.shutdown().await;
-        })
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+        self.mailbox.stop().await;
     }
 }
 
@@ -170,7 +148,7 @@ pub async fn redeem(settings: &TeamServerSettings, member: &str, code: &str) -> 
     settings.validate()?;
     TeamClient::redeem(
         &settings.url,
-        &crate::team_link::trust(settings),
+        &crate::team::link::trust(settings),
         &settings.mailbox,
         member,
         code,

@@ -1,7 +1,8 @@
-//! The team server's IMAP side: an engine connected to the shared mailbox carries out
+//! The team server's IMAP side: its own connection to the shared mailbox carries out
 //! each accepted change as the contract's conditional stores, and whatever anyone else
 //! changes in the mailbox (Outlook users, Baton clients without the server) comes back
-//! as outside changes for the server to broadcast.
+//! as outside changes for the server to broadcast. It needs only what [`SharedMailbox`]
+//! offers — no desktop engine: [`ServerMailbox`] is the mailbox and its notes folder.
 //!
 //! A conversation's version is the highest modseq of its messages: it grows with every
 //! change, is the same after a restart, and needs no bookkeeping of its own.
@@ -13,14 +14,17 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use crate::Engine;
+use crate::account::AccountSettings;
 use crate::connectivity::Connectivity;
-use crate::contract::{ConversationState, Status};
+use crate::contract::{Action, ConversationState, Status};
 use crate::conversation::ConversationId;
-use crate::events::EngineEvent;
+use crate::events::{EngineEvent, EventListener, Events};
+use crate::mailbox::Mailbox;
 use crate::notes::Note;
-use crate::notes::message::Action as NoteVerb;
+use crate::notes::book::NoteBook;
+use crate::notes::message::{Action as NoteVerb, NoteMessage};
 use crate::problem::{Problem, ProblemCode};
+use crate::secrets::SecretStore;
 use crate::teamsync::authority::{
     Authority, ChangeRequest, Decision, NoteRequest, Rejection, judge,
 };
@@ -35,8 +39,115 @@ const OUTSIDE_QUEUE: usize = 4096;
 type Reported = Arc<Mutex<HashMap<ConversationId, (Option<String>, Status)>>>;
 type InFlight = Arc<Mutex<std::collections::HashSet<ConversationId>>>;
 
+/// What the IMAP authority needs of the shared mailbox, and no more.
+pub trait SharedMailbox: Send + Sync + 'static {
+    /// Whether the mail server keeps custom keywords (`None` before it said).
+    fn keywords_supported(&self) -> Option<bool>;
+    /// The sync connection's state (the first snapshot waits for the first sync).
+    fn connectivity(&self) -> Connectivity;
+    /// What changes in the mailbox: conversations changed, everything may have.
+    fn events(&self) -> EventListener;
+    /// Carries out `member`'s change on the mailbox (the contract's compare-and-set).
+    fn act_as<'a>(
+        &'a self,
+        member: &'a str,
+        id: ConversationId,
+        action: Action,
+    ) -> BoxFuture<'a, Result<(), Problem>>;
+    /// The team state of conversations (see [`Mailbox::team_states`]).
+    fn team_states<'a>(
+        &'a self,
+        ids: Option<&'a [ConversationId]>,
+    ) -> BoxFuture<'a, Vec<(ConversationId, ConversationState, u64)>>;
+    /// Every note in the notes folder, read afresh.
+    fn notes(&self) -> BoxFuture<'_, Result<Vec<Note>, Problem>>;
+    /// Writes a note version into the notes folder as its author says.
+    fn write_note<'a>(&'a self, version: &'a NoteMessage) -> BoxFuture<'a, Result<(), Problem>>;
+}
+
+/// The team server's own connection to a shared mailbox, and the notes read from it.
+pub struct ServerMailbox {
+    mailbox: Mailbox,
+    events: Events,
+    connectivity: tokio::sync::watch::Receiver<Connectivity>,
+    book: tokio::sync::Mutex<NoteBook>,
+}
+
+impl ServerMailbox {
+    /// Checks the login, then opens the mailbox with its cache in `dir`; the password is
+    /// read from `secrets` under the account's credential key at every connect.
+    pub async fn open(
+        dir: &std::path::Path,
+        account: AccountSettings,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<ServerMailbox, Problem> {
+        crate::mailbox::check_login(&account, &secrets).await?;
+        let events = Events::new();
+        let (sender, connectivity) = tokio::sync::watch::channel(Connectivity::Connecting);
+        let mailbox = Mailbox::open(dir, account, secrets, events.clone(), sender).await?;
+        Ok(ServerMailbox {
+            mailbox,
+            events,
+            connectivity,
+            book: Default::default(),
+        })
+    }
+
+    /// The mailbox itself (its lists, for a server's tools and tests).
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
+    pub async fn stop(&self) {
+        self.mailbox.stop().await;
+    }
+}
+
+impl SharedMailbox for ServerMailbox {
+    fn keywords_supported(&self) -> Option<bool> {
+        self.mailbox.keywords_supported()
+    }
+
+    fn connectivity(&self) -> Connectivity {
+        self.connectivity.borrow().clone()
+    }
+
+    fn events(&self) -> EventListener {
+        self.events.subscribe()
+    }
+
+    fn act_as<'a>(
+        &'a self,
+        member: &'a str,
+        id: ConversationId,
+        action: Action,
+    ) -> BoxFuture<'a, Result<(), Problem>> {
+        Box::pin(self.mailbox.act_as(member, id, action))
+    }
+
+    fn team_states<'a>(
+        &'a self,
+        ids: Option<&'a [ConversationId]>,
+    ) -> BoxFuture<'a, Vec<(ConversationId, ConversationState, u64)>> {
+        Box::pin(self.mailbox.team_states(ids))
+    }
+
+    fn notes(&self) -> BoxFuture<'_, Result<Vec<Note>, Problem>> {
+        Box::pin(async move {
+            let mut book = self.book.lock().await;
+            let (validity, versions) = self.mailbox.read_notes(book.next_uid()).await?;
+            book.apply(validity, versions);
+            Ok(book.notes())
+        })
+    }
+
+    fn write_note<'a>(&'a self, version: &'a NoteMessage) -> BoxFuture<'a, Result<(), Problem>> {
+        Box::pin(self.mailbox.write_note(version))
+    }
+}
+
 pub struct ImapAuthority {
-    engine: Engine,
+    mailbox: Arc<dyn SharedMailbox>,
     reported: Reported,
     /// Conversations a change is being carried out on: the watcher leaves them to
     /// `apply`, so the change is announced once, under the member's own request.
@@ -47,18 +158,18 @@ pub struct ImapAuthority {
 }
 
 impl ImapAuthority {
-    /// Takes an engine configured with the mailbox's account and starts watching it.
-    pub fn new(engine: Engine) -> Arc<ImapAuthority> {
+    /// Takes the server's connection to the mailbox and starts watching it.
+    pub fn new(mailbox: Arc<dyn SharedMailbox>) -> Arc<ImapAuthority> {
         let (sender, receiver) = mpsc::channel(OUTSIDE_QUEUE);
         let authority = Arc::new(ImapAuthority {
-            engine: engine.clone(),
+            mailbox: mailbox.clone(),
             reported: Default::default(),
             in_flight: Default::default(),
             outside: Mutex::new(Some(receiver)),
             outside_sender: sender.clone(),
         });
         tokio::spawn(watch(
-            engine,
+            mailbox,
             authority.reported.clone(),
             authority.in_flight.clone(),
             sender,
@@ -75,12 +186,11 @@ impl ImapAuthority {
     /// Every note in the mailbox's notes folder, read afresh: the notes need no store of
     /// their own, so a server started with an empty store has them all.
     pub async fn notes(&self) -> Result<Vec<Note>, Problem> {
-        self.engine.refresh_notes().await?;
-        Ok(self.engine.known_notes())
+        self.mailbox.notes().await
     }
 
     async fn record_of(&self, id: ConversationId) -> Option<(ConversationState, u64)> {
-        self.engine
+        self.mailbox
             .team_states(Some(&[id]))
             .await
             .into_iter()
@@ -91,7 +201,7 @@ impl ImapAuthority {
 
 impl Authority for ImapAuthority {
     fn mode(&self) -> Mode {
-        match self.engine.keywords_supported() {
+        match self.mailbox.keywords_supported() {
             Some(false) => Mode::Store,
             _ => Mode::Imap,
         }
@@ -102,7 +212,7 @@ impl Authority for ImapAuthority {
         request: ChangeRequest<'a>,
     ) -> BoxFuture<'a, Result<Decision, Rejection>> {
         Box::pin(async move {
-            if self.engine.keywords_supported() == Some(false) {
+            if self.mailbox.keywords_supported() == Some(false) {
                 // Microsoft 365 and the like: the server's store is the truth.
                 return judge(&request);
             }
@@ -137,7 +247,7 @@ impl Authority for ImapAuthority {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(id);
             let acted = self
-                .engine
+                .mailbox
                 .act_as(request.member, id, request.action.clone())
                 .await;
             let outcome = self.record_of(id).await;
@@ -191,9 +301,9 @@ impl Authority for ImapAuthority {
         Box::pin(async move {
             // The mailbox is the truth: the store is rebuilt from it once it is synced.
             let synced = tokio::time::timeout(FIRST_SYNC, async {
-                let mut events = self.engine.events();
+                let mut events = self.mailbox.events();
                 loop {
-                    match self.engine.connectivity() {
+                    match self.mailbox.connectivity() {
                         Connectivity::Online { syncing: false } => return true,
                         // Refused for good (a wrong password): no point waiting. Not
                         // configured yet is the moment between opening and starting.
@@ -213,11 +323,11 @@ impl Authority for ImapAuthority {
                     "the shared mailbox could not be read to learn the team state",
                 ));
             }
-            if self.engine.keywords_supported() == Some(false) {
+            if self.mailbox.keywords_supported() == Some(false) {
                 // No keywords in this mailbox: the server's store is the truth.
                 return Ok(None);
             }
-            let states = self.engine.team_states(None).await;
+            let states = self.mailbox.team_states(None).await;
             let now = crate::store::now_ms().max(0) as u64;
             let mut reported = self.reported();
             Ok(Some(
@@ -256,8 +366,8 @@ impl Authority for ImapAuthority {
                 }
                 _ => {}
             }
-            self.engine
-                .write_note_version(version.clone())
+            self.mailbox
+                .write_note(version)
                 .await
                 .map_err(|problem| note_rejection(&problem))
         })
@@ -291,23 +401,23 @@ fn record(
 
 /// Reports every change of a conversation's owner or status seen in the mailbox.
 async fn watch(
-    engine: Engine,
+    mailbox: Arc<dyn SharedMailbox>,
     reported: Reported,
     in_flight: InFlight,
     sender: mpsc::Sender<ConversationRecord>,
 ) {
-    let mut events = engine.events();
+    let mut events = mailbox.events();
     while let Some(event) = events.next().await {
         let ids: Option<Vec<ConversationId>> = match event {
             EngineEvent::ConversationsChanged { ids } if !ids.is_empty() => Some(ids),
             EngineEvent::ConversationsChanged { .. } | EngineEvent::Resync => None,
             _ => continue,
         };
-        if engine.keywords_supported() == Some(false) {
+        if mailbox.keywords_supported() == Some(false) {
             // The mailbox keeps no team state; nothing can change there.
             continue;
         }
-        let states = engine.team_states(ids.as_deref()).await;
+        let states = mailbox.team_states(ids.as_deref()).await;
         let now = crate::store::now_ms().max(0) as u64;
         let changed: Vec<ConversationRecord> = {
             let mut reported = reported.lock().unwrap_or_else(|p| p.into_inner());
