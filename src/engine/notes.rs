@@ -21,7 +21,7 @@ use crate::notes::book::NoteBook;
 use crate::notes::history::{TeamStep, merge, record};
 use crate::notes::message::{Action, NoteMessage};
 use crate::notes::watch::{
-    Notification, NotificationKind, NotificationSettings, RowSeen, TeamChange, compare,
+    Notification, NotificationKind, NotificationSettings, RowWatch, TeamChange,
 };
 use crate::notes::{MAX_NOTE, Mention, Note};
 use crate::problem::{Problem, ProblemCode, Result};
@@ -33,8 +33,6 @@ use crate::sync::context::SyncContext;
 const NOTES_POLL: Duration = Duration::from_secs(20);
 /// At most this many notifications from one pass over every row (after a reconnect).
 const MAX_CATCH_UP_NOTICES: usize = 5;
-/// How long a change this member made counts as theirs when the row shows it.
-const OWN_CHANGE_MS: i64 = 10_000;
 /// Team changes kept per conversation.
 const LOG_LIMIT: usize = 200;
 const STATE_FILE: &str = "notes-state.json";
@@ -108,11 +106,8 @@ struct Saved {
 #[derive(Default)]
 pub(super) struct NotesState {
     saved: Saved,
-    rows: HashMap<ConversationId, RowSeen>,
-    primed: bool,
-    /// Conversations this member changed a moment ago, and how: no "handed to you" for
-    /// one's own doing, and the history knows who made the change.
-    own: HashMap<ConversationId, Vec<(i64, crate::contract::Action)>>,
+    /// The rows as they looked, and what this member just did.
+    watch: RowWatch,
     loaded: bool,
 }
 
@@ -141,10 +136,8 @@ impl Engine {
     /// Remembers that this member is about to change conversation `id`.
     pub(super) fn mark_own_change(&self, id: ConversationId, action: &crate::contract::Action) {
         self.notes_state()
-            .own
-            .entry(id)
-            .or_default()
-            .push((now_ms(), action.clone()));
+            .watch
+            .own_change(id, action.clone(), now_ms());
     }
 
     /// The notes of a conversation, oldest first (deleted ones with their history).
@@ -501,77 +494,33 @@ impl Engine {
             let store = ctx.store();
             ids.iter().filter_map(|id| store.summary(*id)).collect()
         };
-        let mut announce = Vec::new();
-        let mut notes_news = false;
-        {
+        let (mut announce, notes_news) = {
             let mut state = self.notes_state();
             let now = now_ms();
-            for actions in state.own.values_mut() {
-                actions.retain(|(at, _)| now - *at < OWN_CHANGE_MS);
-            }
-            state.own.retain(|_, actions| !actions.is_empty());
-            // The first pass only takes the rows in. A later pass over every row (after a
-            // reconnect or a lag) compares them like any other: a change that arrives
-            // with it is still a change.
-            let taking_in = !state.primed;
-            let full = ids.is_empty();
-            let mut recorded = false;
-            for row in rows {
-                let before = state.rows.get(&row.id).cloned();
-                notes_news |= row.has_notes && !taking_in && !full;
-                let own: Vec<_> = state
-                    .own
-                    .get(&row.id)
-                    .map(|actions| actions.iter().map(|(_, a)| a.clone()).collect())
-                    .unwrap_or_default();
-                let (notify, changes) = compare(before.as_ref(), &row, &me, &own);
-                if !taking_in {
-                    if !changes.is_empty() {
-                        recorded = true;
-                    }
-                    for (change, mine) in changes {
-                        let log = state.saved.log.entry(row.id).or_default();
-                        let by = mine.then(|| me.clone());
-                        record(
-                            log,
-                            TeamStep {
-                                at: now,
-                                change,
-                                by,
-                                outside: false,
-                            },
-                        );
-                        if log.len() > LOG_LIMIT {
-                            let extra = log.len() - LOG_LIMIT;
-                            log.drain(..extra);
-                        }
-                    }
-                    for kind in notify.into_iter().filter(|k| wanted.wants(*k)) {
-                        announce.push(Notification {
-                            kind,
-                            conversation: row.id,
-                            subject: row.subject.clone(),
-                            who: if kind == NotificationKind::HandedToMe {
-                                before
-                                    .as_ref()
-                                    .and_then(|b| b.owner.clone())
-                                    .unwrap_or_default()
-                            } else {
-                                row.customer.name.clone()
-                            },
-                            text: row.preview.clone(),
-                        });
-                    }
+            let pass = state.watch.pass(rows, ids.is_empty(), &me, &wanted, now);
+            let recorded = !pass.changes.is_empty();
+            for (id, change, mine) in pass.changes {
+                let log = state.saved.log.entry(id).or_default();
+                let by = mine.then(|| me.clone());
+                record(
+                    log,
+                    TeamStep {
+                        at: now,
+                        change,
+                        by,
+                        outside: false,
+                    },
+                );
+                if log.len() > LOG_LIMIT {
+                    let extra = log.len() - LOG_LIMIT;
+                    log.drain(..extra);
                 }
-                state.rows.insert(row.id, RowSeen::of(&row));
-            }
-            if full {
-                state.primed = true;
             }
             if recorded {
                 self.save_notes_state(&state);
             }
-        }
+            (pass.notifications, pass.notes_news)
+        };
         if ids.is_empty() && announce.len() > MAX_CATCH_UP_NOTICES {
             // Back after a while: the lists show what changed; a stack of notices would
             // only bury the one that matters.

@@ -4,6 +4,7 @@
 //! runs its own, with nothing of the desktop around it.
 
 pub mod notes;
+pub mod templates;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -93,6 +93,94 @@ pub enum TeamChange {
     Status { status: Status },
 }
 
+/// How long a change this member made counts as theirs when the row shows it.
+pub const OWN_CHANGE_MS: i64 = 10_000;
+
+/// What this computer remembers between changes: the rows as they looked, and what its
+/// member did a moment ago (no "handed to you" for one's own doing, and the history
+/// knows who made a change).
+#[derive(Debug, Default)]
+pub struct RowWatch {
+    rows: std::collections::HashMap<ConversationId, RowSeen>,
+    own: std::collections::HashMap<ConversationId, Vec<(i64, Action)>>,
+    /// A pass over every row took them in.
+    primed: bool,
+}
+
+/// What one pass over changed rows found.
+#[derive(Debug, Default, PartialEq)]
+pub struct Pass {
+    /// For the member, in the order of the rows (what they chose to hear of).
+    pub notifications: Vec<Notification>,
+    /// Team changes to record in each conversation's history; `true` when this member
+    /// made it.
+    pub changes: Vec<(ConversationId, TeamChange, bool)>,
+    /// A row that has notes changed: the notes folder is worth reading now.
+    pub notes_news: bool,
+}
+
+impl RowWatch {
+    /// Remembers that `me` is about to change conversation `id` with `action`.
+    pub fn own_change(&mut self, id: ConversationId, action: Action, now: i64) {
+        self.own.entry(id).or_default().push((now, action));
+    }
+
+    /// Compares `rows` with how they looked and remembers them. `full`: every row (at
+    /// start, after a reconnect or a lag). The very first full pass only takes the rows
+    /// in; a later one compares them like any other pass — a change that arrives with it
+    /// is still a change.
+    pub fn pass(
+        &mut self,
+        rows: Vec<ConversationSummary>,
+        full: bool,
+        me: &str,
+        wanted: &NotificationSettings,
+        now: i64,
+    ) -> Pass {
+        for actions in self.own.values_mut() {
+            actions.retain(|(at, _)| now - *at < OWN_CHANGE_MS);
+        }
+        self.own.retain(|_, actions| !actions.is_empty());
+        let taking_in = !self.primed;
+        let mut pass = Pass::default();
+        for row in rows {
+            let before = self.rows.get(&row.id).cloned();
+            pass.notes_news |= row.has_notes && !taking_in && !full;
+            let own: Vec<Action> = self
+                .own
+                .get(&row.id)
+                .map(|actions| actions.iter().map(|(_, a)| a.clone()).collect())
+                .unwrap_or_default();
+            let (notify, changes) = compare(before.as_ref(), &row, me, &own);
+            if !taking_in {
+                pass.changes
+                    .extend(changes.into_iter().map(|(c, mine)| (row.id, c, mine)));
+                for kind in notify.into_iter().filter(|k| wanted.wants(*k)) {
+                    pass.notifications.push(Notification {
+                        kind,
+                        conversation: row.id,
+                        subject: row.subject.clone(),
+                        who: if kind == NotificationKind::HandedToMe {
+                            before
+                                .as_ref()
+                                .and_then(|b| b.owner.clone())
+                                .unwrap_or_default()
+                        } else {
+                            row.customer.name.clone()
+                        },
+                        text: row.preview.clone(),
+                    });
+                }
+            }
+            self.rows.insert(row.id, RowSeen::of(&row));
+        }
+        if full {
+            self.primed = true;
+        }
+        pass
+    }
+}
+
 /// What a row's change means: notifications for `me`, and the team changes to record,
 /// each with whether `me` made it. `own` is what this member just did to the
 /// conversation (no notification for one's own doing).
@@ -288,5 +376,134 @@ mod tests {
         assert!(!made_by(&Action::Release, &done, "anna"));
         assert!(made_by(&Action::SetStatus(Status::Done), &done, "anna"));
         assert!(!made_by(&Action::SetStatus(Status::Waiting), &done, "anna"));
+    }
+
+    #[test]
+    fn a_pass_takes_rows_in_first_then_reports_changes_and_who_made_them() {
+        let wanted = NotificationSettings::default();
+        let mut watch = RowWatch::default();
+        // The first full pass only takes the rows in: no notifications, no history.
+        let first = watch.pass(
+            vec![row(None, 1, true, Status::Open)],
+            true,
+            "anna",
+            &wanted,
+            0,
+        );
+        assert_eq!(first, Pass::default());
+        // Bram claims it: recorded as someone else's change, nothing to notify anna.
+        let claimed = watch.pass(
+            vec![row(Some("bram"), 1, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            1_000,
+        );
+        assert!(claimed.notifications.is_empty());
+        assert_eq!(
+            claimed.changes,
+            [(
+                ConversationId(1),
+                TeamChange::Claimed {
+                    member: "bram".into()
+                },
+                false
+            )]
+        );
+        // Bram hands it to anna: "handed to you", naming bram.
+        let handed = watch.pass(
+            vec![row(Some("anna"), 1, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            2_000,
+        );
+        assert_eq!(handed.notifications.len(), 1);
+        assert_eq!(handed.notifications[0].kind, NotificationKind::HandedToMe);
+        assert_eq!(handed.notifications[0].who, "bram");
+        // Anna releases it herself: her change, for OWN_CHANGE_MS.
+        watch.own_change(ConversationId(1), Action::Release, 3_000);
+        let released = watch.pass(
+            vec![row(None, 1, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            3_500,
+        );
+        assert_eq!(
+            released.changes,
+            [(
+                ConversationId(1),
+                TeamChange::Released {
+                    member: "anna".into()
+                },
+                true
+            )]
+        );
+        // Long after, the same kind of change is no longer taken for hers.
+        watch.pass(
+            vec![row(Some("anna"), 1, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            4_000,
+        );
+        let later = watch.pass(
+            vec![row(None, 1, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            3_000 + OWN_CHANGE_MS + 1,
+        );
+        assert!(matches!(
+            &later.changes[..],
+            [(_, TeamChange::Released { .. }, false)]
+        ));
+    }
+
+    #[test]
+    fn a_later_full_pass_still_reports_and_unwanted_kinds_are_left_out() {
+        let mut wanted = NotificationSettings::default();
+        let mut watch = RowWatch::default();
+        watch.pass(
+            vec![row(None, 1, true, Status::Open)],
+            true,
+            "anna",
+            &wanted,
+            0,
+        );
+        // After a reconnect, every row again: the customer wrote meanwhile.
+        let back = watch.pass(
+            vec![row(None, 2, true, Status::Open)],
+            true,
+            "anna",
+            &wanted,
+            10,
+        );
+        assert_eq!(back.notifications.len(), 1);
+        assert_eq!(back.notifications[0].kind, NotificationKind::NewUnassigned);
+        // The member turned those off.
+        wanted.new_unassigned = false;
+        let off = watch.pass(
+            vec![row(None, 3, true, Status::Open)],
+            false,
+            "anna",
+            &wanted,
+            20,
+        );
+        assert!(off.notifications.is_empty());
+        // A row with notes in an ordinary pass is worth a read of the notes folder.
+        let mut noted = row(None, 3, true, Status::Open);
+        noted.has_notes = true;
+        assert!(
+            watch
+                .pass(vec![noted.clone()], false, "anna", &wanted, 30)
+                .notes_news
+        );
+        assert!(
+            !watch
+                .pass(vec![noted], true, "anna", &wanted, 40)
+                .notes_news
+        );
     }
 }

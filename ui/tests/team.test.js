@@ -60,6 +60,11 @@ test('every view renders with its count; rows show holders and status; Team grou
     await page.keyboard.press('g');
     await page.keyboard.press('t');
     await page.waitForSelector(`${LIST} [data-conversation-id="team-0"]`);
+    // The view fills in as its page arrives; wait for the last holder's rows.
+    await page.waitForFunction(
+      (sel) => document.querySelectorAll(sel).length >= 3,
+      `${LIST} [data-testid="group-header"]`,
+    );
     const headers = await page.$$eval(`${LIST} [data-testid="group-header"]`, (h) => h.map((x) => x.textContent));
     assert.deepEqual(headers, ['Held by bram', 'Held by chris', 'Held by dana']);
     await harness.screenshot(page, 'team-view-groups');
