@@ -1,0 +1,441 @@
+//! The desktop's side of the team server: one owned task per connection that connects,
+//! says hello with the last seq it saw, keeps the connection alive with heartbeats, and
+//! reconnects with jittered backoff when it drops. Nothing here knows about Tauri.
+//!
+//! Changes are not queued across a dropped connection: a change either gets its answer
+//! or fails with `disconnected`, and the engine then applies the contract straight to
+//! IMAP (the serverless mode). Presence is remembered and sent again after a reconnect,
+//! because it describes what the member is doing now.
+
+mod socket;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::contract::Action;
+use crate::notes::message::NoteMessage;
+use crate::teamsync::protocol::{
+    Activity, ClientFrame, ConversationRecord, ErrorCode, ErrorFrame, Event, MAX_LEAVES_IN_MS,
+    Mode, NoteEvent, PROTOCOL, PresenceEntry, ServerFrame, WireAction,
+};
+
+use socket::{first_frame, open, send};
+use worker::Worker;
+
+/// How the client trusts a `wss://` server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Exactly the certificate with this SHA-256 fingerprint (a self-signed server).
+    Pinned(String),
+    /// The system's certificate authorities (a server with a public certificate).
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `wss://host:port/`, or `ws://` on a loopback address only.
+    pub url: String,
+    pub trust: Trust,
+    pub mailbox: String,
+    pub member: String,
+    pub secret: String,
+    /// How often a ping is sent; three missed answers and the connection is given up.
+    pub heartbeat: Duration,
+    /// The first wait before reconnecting; it doubles up to `reconnect_max`, with jitter.
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    /// How long an answer to a change may take.
+    pub request_timeout: Duration,
+    /// Where the desktop left off last time (store epoch, last seq), so a restarted app
+    /// gets only what it missed; see [`TeamClient::cursor`].
+    pub resume: Option<(String, u64)>,
+}
+
+impl ClientOptions {
+    pub fn new(url: &str, trust: Trust, mailbox: &str, member: &str, secret: &str) -> Self {
+        ClientOptions {
+            url: url.to_owned(),
+            trust,
+            mailbox: mailbox.to_owned(),
+            member: member.to_owned(),
+            secret: secret.to_owned(),
+            heartbeat: Duration::from_secs(10),
+            reconnect_min: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            resume: None,
+        }
+    }
+}
+
+/// A refused or failed request, with the server's stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct TeamError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub holder: Option<String>,
+    pub since_ms: Option<u64>,
+    pub current: Option<Box<ConversationRecord>>,
+}
+
+impl TeamError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> TeamError {
+        TeamError {
+            code,
+            message: message.into(),
+            holder: None,
+            since_ms: None,
+            current: None,
+        }
+    }
+
+    pub(super) fn disconnected() -> TeamError {
+        TeamError::new(ErrorCode::Disconnected, "not connected to the team server")
+    }
+}
+
+impl From<ErrorFrame> for TeamError {
+    fn from(frame: ErrorFrame) -> TeamError {
+        TeamError {
+            code: frame.code,
+            message: frame.message,
+            holder: frame.holder,
+            since_ms: frame.since_ms,
+            current: frame.current,
+        }
+    }
+}
+
+/// What the client reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamEvent {
+    /// A welcome: what follows is either `Snapshot` or the missed `Change`s.
+    Connected {
+        server: String,
+        mode: Mode,
+        seq: u64,
+        resumed: bool,
+    },
+    /// Every conversation's state, replacing what the listener knew.
+    Snapshot(Vec<ConversationRecord>),
+    Change(Event),
+    /// A note version the server accepted (missed ones follow a resuming `Connected`).
+    Note(NoteEvent),
+    /// Everyone's activity at connection time, replacing what the listener knew.
+    PresenceSnapshot(Vec<PresenceEntry>),
+    Presence(PresenceEntry),
+    /// The server cannot be reached: the connection dropped, or the first attempts since
+    /// the last connection failed (told once until it connects again); the client keeps
+    /// trying by itself.
+    Disconnected {
+        reason: String,
+    },
+    /// The server refused the member (wrong secret, not a member, …); the client stopped.
+    Refused {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Whether the client is connected, for a status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientState {
+    Connecting,
+    Connected,
+    Stopped { code: ErrorCode, message: String },
+}
+
+pub(super) enum Command {
+    Change {
+        conversation: String,
+        action: WireAction,
+        expect: Option<u64>,
+        reply: oneshot::Sender<Result<u64, TeamError>>,
+    },
+    Note {
+        version: NoteMessage,
+        reply: oneshot::Sender<Result<u64, TeamError>>,
+    },
+    Presence {
+        conversation: String,
+        mark: OwnMark,
+    },
+    History {
+        conversation: String,
+        reply: oneshot::Sender<Result<ConversationHistory, TeamError>>,
+    },
+    Resync,
+}
+
+/// A conversation's changes as the server logged them, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationHistory {
+    pub events: Vec<Event>,
+    /// They go back to the conversation's first change (the server keeps the newest).
+    pub complete: bool,
+}
+
+/// The last event seen, in the store it came from.
+#[derive(Debug, Clone, Default)]
+struct Cursor {
+    pub(super) epoch: Option<String>,
+    pub(super) seq: Option<u64>,
+}
+
+/// A connection to the team server that keeps itself up.
+pub struct TeamClient {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<TeamEvent>,
+    state: watch::Receiver<ClientState>,
+    cursor: Arc<Mutex<Cursor>>,
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Events a slow listener may fall behind before it sees `Lagged` (and should `resync`).
+const EVENT_CAPACITY: usize = 8192;
+
+impl TeamClient {
+    /// Starts the client; the receiver gets every event from the first connection on.
+    pub fn start(options: ClientOptions) -> (TeamClient, broadcast::Receiver<TeamEvent>) {
+        let (events, first) = broadcast::channel(EVENT_CAPACITY);
+        let (commands, queue) = mpsc::channel(256);
+        let (state_tx, state) = watch::channel(ClientState::Connecting);
+        let cursor = Arc::new(Mutex::new(match &options.resume {
+            Some((epoch, seq)) => Cursor {
+                epoch: Some(epoch.clone()),
+                seq: Some(*seq),
+            },
+            None => Cursor::default(),
+        }));
+        let cancel = CancellationToken::new();
+        let worker = Worker {
+            options,
+            events: events.clone(),
+            state: state_tx,
+            cursor: cursor.clone(),
+            cancel: cancel.clone(),
+            queue,
+            presence: BTreeMap::new(),
+            next_id: 0,
+        };
+        let task = tokio::spawn(worker.run());
+        (
+            TeamClient {
+                commands,
+                events,
+                state,
+                cursor,
+                cancel,
+                task: Some(task),
+            },
+            first,
+        )
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<TeamEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn state(&self) -> ClientState {
+        self.state.borrow().clone()
+    }
+
+    /// Waits until connected; fails when the server refused the member or time ran out.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), TeamError> {
+        let mut state = self.state.clone();
+        let waited = tokio::time::timeout(
+            timeout,
+            state.wait_for(|s| !matches!(s, ClientState::Connecting)),
+        )
+        .await;
+        match waited {
+            Err(_) => Err(TeamError::new(ErrorCode::Timeout, "not connected in time")),
+            Ok(Err(_)) => Err(TeamError::disconnected()),
+            Ok(Ok(state)) => match &*state {
+                ClientState::Connected => Ok(()),
+                ClientState::Stopped { code, message } => Err(TeamError::new(*code, message)),
+                ClientState::Connecting => Err(TeamError::disconnected()),
+            },
+        }
+    }
+
+    /// The store epoch and last seq seen, to keep for [`ClientOptions::resume`].
+    pub fn cursor(&self) -> Option<(String, u64)> {
+        let cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        cursor.epoch.clone().zip(cursor.seq)
+    }
+
+    /// The last seq seen (the welcome's or an event's).
+    pub fn last_seq(&self) -> Option<u64> {
+        self.cursor.lock().unwrap_or_else(|p| p.into_inner()).seq
+    }
+
+    /// Asks for a change; `Ok(seq)` once the server stored it.
+    pub async fn change(
+        &self,
+        conversation: &str,
+        action: &Action,
+        expect: Option<u64>,
+    ) -> Result<u64, TeamError> {
+        self.ask(|reply| Command::Change {
+            conversation: conversation.to_owned(),
+            action: WireAction::from(action),
+            expect,
+            reply,
+        })
+        .await
+    }
+
+    /// Submits a note version; `Ok(seq)` once the server carried it out and stored it.
+    /// The server makes this member its author, whatever `version.author` says.
+    pub async fn note(&self, version: &NoteMessage) -> Result<u64, TeamError> {
+        self.ask(|reply| Command::Note {
+            version: version.clone(),
+            reply,
+        })
+        .await
+    }
+
+    /// The changes the server logged for a conversation: who claimed, handed over,
+    /// released or set a status, and when.
+    pub async fn history(&self, conversation: &str) -> Result<ConversationHistory, TeamError> {
+        self.ask(|reply| Command::History {
+            conversation: conversation.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Hands the connection task a request and waits for its answer; `disconnected`
+    /// when the task is gone.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, TeamError>>) -> Command,
+    ) -> Result<T, TeamError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| TeamError::disconnected())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(TeamError::disconnected()))
+    }
+
+    /// Tells the team what this member is doing with a conversation (`None` to stop).
+    pub async fn presence(&self, conversation: &str, activity: Activity) {
+        self.mark(conversation, OwnMark::of(activity)).await;
+    }
+
+    /// Tells the team what this member is doing with a conversation, a reply on its way
+    /// included (`Activity::None` to stop).
+    pub async fn mark(&self, conversation: &str, mark: OwnMark) {
+        let _ = self
+            .commands
+            .send(Command::Presence {
+                conversation: conversation.to_owned(),
+                mark,
+            })
+            .await;
+    }
+
+    /// Reconnects and asks for a snapshot: for a listener that lagged behind.
+    pub async fn resync(&self) {
+        let _ = self.commands.send(Command::Resync).await;
+    }
+
+    /// Cancels the connection without waiting: requests in flight hear `disconnected`.
+    /// For a holder that cannot take the client to [`shutdown`](Self::shutdown) it.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Cancels the connection and waits for the task, aborting it after a grace period.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(3), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// Exchanges an invite code for the member's secret (one connection, then closed).
+    pub async fn redeem(
+        url: &str,
+        trust: &Trust,
+        mailbox: &str,
+        member: &str,
+        invite: &str,
+    ) -> Result<String, TeamError> {
+        let mut ws = open(url, trust).await?;
+        let frame = ClientFrame::Redeem {
+            version: PROTOCOL.to_owned(),
+            mailbox: mailbox.to_owned(),
+            member: member.to_owned(),
+            invite: invite.to_owned(),
+        };
+        send(&mut ws, &frame).await?;
+        let answer = first_frame(&mut ws).await;
+        let _ = ws.close(None).await;
+        match answer? {
+            ServerFrame::Redeemed { secret } => Ok(secret),
+            ServerFrame::Error(error) => Err(error.into()),
+            other => Err(TeamError::new(
+                ErrorCode::BadFrame,
+                format!("unexpected answer to redeem: {other:?}"),
+            )),
+        }
+    }
+}
+
+impl Drop for TeamClient {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// What this member is doing with a conversation, as the client keeps it. A reply's
+/// leaving time is this computer's clock; it travels as the time left, counted again at
+/// every send (a reconnect too), so nobody's clock has to agree with ours.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnMark {
+    pub activity: Activity,
+    /// With `Sending`: when the reply leaves (milliseconds since the epoch, this
+    /// computer's clock); `None` while it is handed over.
+    pub leaves_at: Option<i64>,
+    pub message_id: Option<String>,
+}
+
+impl OwnMark {
+    pub fn of(activity: Activity) -> OwnMark {
+        OwnMark {
+            activity,
+            ..OwnMark::default()
+        }
+    }
+
+    pub(super) fn frame(&self, conversation: &str) -> ClientFrame {
+        let now = crate::teamsync::members::now_ms() as i64;
+        ClientFrame::Presence {
+            id: None,
+            mailbox: None,
+            conversation: conversation.to_owned(),
+            activity: self.activity,
+            leaves_in_ms: self
+                .leaves_at
+                .map(|at| u64::try_from(at - now).unwrap_or(0).min(MAX_LEAVES_IN_MS)),
+            message_id: self.message_id.clone(),
+        }
+    }
+}
