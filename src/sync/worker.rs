@@ -179,14 +179,17 @@ impl SyncWorker {
                 return Ok(());
             }
             let asked = self.sync_now.take();
+            // Re-selecting the inbox with QRESYNC reports exactly what changed. The inbox
+            // comes before Sent: a Baton colleague stores the copy in Sent before it flags
+            // the customer's message answered, so a flag seen here has its copy (and so its
+            // sender's name) in the Sent read that follows.
+            let changed =
+                sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
             if (end == IdleEnd::TimedOut || asked.is_some())
                 && let Some((slot, name)) = &folders.sent
             {
                 sync_folder(&mut session, &self.ctx, *slot, name).await?;
             }
-            // Re-selecting the inbox with QRESYNC reports exactly what changed.
-            let changed =
-                sync_folder(&mut session, &self.ctx, folders.inbox.0, &folders.inbox.1).await?;
             if let Some(asked) = asked {
                 self.sync_now.done(asked);
             }

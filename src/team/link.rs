@@ -22,7 +22,7 @@ use crate::team::{
     TeamStateHome,
 };
 use crate::teamsync::{
-    self, ClientOptions, ErrorCode, Mode, OwnMark, TeamClient, TeamEvent, Trust,
+    self, ClientOptions, ErrorCode, Mode, OwnMark, TeamClient, TeamError, TeamEvent, Trust,
 };
 
 /// How long a conversation's history waits for the team server's log.
@@ -201,29 +201,7 @@ impl TeamLink {
         match self.client.change(&id.0.to_string(), action, None).await {
             Ok(_) => Ok(Some(())),
             Err(e) if server_unavailable(e.code) => Ok(None),
-            Err(e) => match e.code {
-                ErrorCode::Conflict => {
-                    let held_since = e
-                        .since_ms
-                        .map(|ago| crate::store::now_ms() - ago.min(i64::MAX as u64) as i64);
-                    Err(Problem::conflict(e.holder, held_since))
-                }
-                ErrorCode::NotHolder => Err(Problem {
-                    holder: e.holder,
-                    ..Problem::new(ProblemCode::NotHolder, e.message)
-                }),
-                ErrorCode::InvalidMember => {
-                    Err(Problem::new(ProblemCode::InvalidMember, e.message))
-                }
-                ErrorCode::InvalidConversation => {
-                    Err(Problem::new(ProblemCode::NotFound, e.message))
-                }
-                _ => Err(Problem::new(
-                    ProblemCode::ServerRefused,
-                    "the team server refused the change",
-                )
-                .with_detail(e.message)),
-            },
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -235,18 +213,7 @@ impl TeamLink {
             Ok(_) => Ok(Some(())),
             // A dropped note is written to the mailbox instead (never lost).
             Err(e) if server_unavailable(e.code) || e.code == ErrorCode::RateLimited => Ok(None),
-            Err(e) => Err(match e.code {
-                ErrorCode::NotHolder => Problem {
-                    holder: e.holder,
-                    ..Problem::new(ProblemCode::NotHolder, e.message)
-                },
-                ErrorCode::InvalidNote => Problem::new(ProblemCode::NotFound, e.message),
-                _ => Problem::new(
-                    ProblemCode::ServerRefused,
-                    "the team server refused the note",
-                )
-                .with_detail(e.message),
-            }),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -358,6 +325,38 @@ impl TeamLink {
 
 /// Whether a refusal means the server could not do it at all (rather than would not), so
 /// the engine does it on the mailbox instead.
+/// What a refusal by the team server means to the engine: one translation for every
+/// request (a claim, a note, the connection itself), so the window words each the same.
+impl From<TeamError> for Problem {
+    fn from(e: TeamError) -> Problem {
+        match e.code {
+            ErrorCode::Conflict => {
+                let held_since = e
+                    .since_ms
+                    .map(|ago| crate::store::now_ms() - ago.min(i64::MAX as u64) as i64);
+                Problem::conflict(e.holder, held_since)
+            }
+            ErrorCode::NotHolder => Problem {
+                holder: e.holder,
+                ..Problem::new(ProblemCode::NotHolder, e.message)
+            },
+            ErrorCode::InvalidMember => Problem::new(ProblemCode::InvalidMember, e.message),
+            ErrorCode::InvalidConversation | ErrorCode::InvalidNote => {
+                Problem::new(ProblemCode::NotFound, e.message)
+            }
+            ErrorCode::BadSecret | ErrorCode::WrongMailbox | ErrorCode::Unauthenticated => {
+                Problem::new(
+                    ProblemCode::AuthFailed,
+                    "the team server did not accept this member",
+                )
+                .with_detail(e.message)
+            }
+            _ => Problem::new(ProblemCode::ServerRefused, "the team server refused it")
+                .with_detail(e.message),
+        }
+    }
+}
+
 fn server_unavailable(code: ErrorCode) -> bool {
     matches!(
         code,
@@ -472,19 +471,7 @@ async fn listen(
                 });
             }
             TeamEvent::Refused { code, message } => {
-                let problem = match code {
-                    ErrorCode::BadSecret | ErrorCode::WrongMailbox | ErrorCode::Unauthenticated => {
-                        Problem::new(
-                            ProblemCode::AuthFailed,
-                            "the team server did not accept this member",
-                        )
-                    }
-                    _ => Problem::new(
-                        ProblemCode::ServerRefused,
-                        "the team server refused the connection",
-                    ),
-                }
-                .with_detail(message);
+                let problem = Problem::from(TeamError::new(code, message));
                 announce_state(TeamServerState::Offline {
                     problem,
                     retry_in_secs: None,
@@ -559,5 +546,48 @@ async fn listen(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(code: ErrorCode) -> TeamError {
+        TeamError {
+            holder: Some("bram".into()),
+            since_ms: Some(60_000),
+            ..TeamError::new(code, "server's words")
+        }
+    }
+
+    #[test]
+    fn a_refusal_becomes_the_problem_the_window_words() {
+        let conflict = Problem::from(refusal(ErrorCode::Conflict));
+        assert_eq!(conflict.code, ProblemCode::ClaimConflict);
+        assert_eq!(conflict.holder.as_deref(), Some("bram"));
+        let since = conflict.held_since.expect("held since");
+        let ago = crate::store::now_ms() - since;
+        assert!((60_000..65_000).contains(&ago), "held {ago} ms ago");
+
+        let not_holder = Problem::from(refusal(ErrorCode::NotHolder));
+        assert_eq!(not_holder.code, ProblemCode::NotHolder);
+        assert_eq!(not_holder.holder.as_deref(), Some("bram"));
+
+        for (code, problem) in [
+            (ErrorCode::InvalidMember, ProblemCode::InvalidMember),
+            (ErrorCode::InvalidConversation, ProblemCode::NotFound),
+            (ErrorCode::InvalidNote, ProblemCode::NotFound),
+            (ErrorCode::BadSecret, ProblemCode::AuthFailed),
+            (ErrorCode::WrongMailbox, ProblemCode::AuthFailed),
+            (ErrorCode::RateLimited, ProblemCode::ServerRefused),
+        ] {
+            assert_eq!(Problem::from(refusal(code)).code, problem, "{code:?}");
+        }
+        let refused = Problem::from(refusal(ErrorCode::RateLimited));
+        assert!(
+            format!("{refused:?}").contains("server's words"),
+            "{refused:?}"
+        );
     }
 }
