@@ -2,10 +2,12 @@
 """Import cycles in the engine (src/): between files, and between top-level modules.
 
 Every `crate::`, `super::` and `self::` path (in `use` items, braces expanded, and inline
-in code) is resolved to the file of the deepest module it names. Strongly connected
-components of that graph with more than one member are cycles: two files (or modules)
-that need each other, directly or round a longer loop. Test code (after `#[cfg(test)]`)
-does not count. Exits 1 when there is any, so lint can run it.
+in code), and every path that starts with a child module the file declares, is resolved
+to the file of the deepest module it names, following `pub use` re-exports to the file
+that defines the item (a facade re-exporting a child is itself an edge to that child).
+Strongly connected components of that graph with more than one member are cycles: two
+files (or modules) that need each other, directly or round a longer loop. Test code
+(after `#[cfg(test)]`) does not count. Exits 1 when there is any, so lint can run it.
 
     scripts/import-cycles.py            # files and top-level modules
     scripts/import-cycles.py --graph    # also print every edge
@@ -90,17 +92,60 @@ def paths_in(text):
             found.append(re.sub(r"\s+as\s+\w+$", "", re.sub(r"\s+", "", p)))
     for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", text):
         found.append(m.group(1))
+    # A child module declared here (`mod hub;`) is named without `self::` too.
+    children = children_of(text)
+    if children:
+        pattern = r"\b((?:%s)(?:::\w+)+)" % "|".join(sorted(children))
+        for m in re.finditer(r"\buse\s+([^;]+);", text):
+            for p in expand(m.group(1)):
+                p = re.sub(r"\s+as\s+\w+$", "", re.sub(r"\s+", "", p))
+                if p.split("::")[0] in children:
+                    found.append("self::" + p)
+        for m in re.finditer(pattern, text):
+            start = m.start(1)
+            if start >= 2 and text[start - 2 : start] == "::":
+                continue  # a deeper path (`crate::x::hub::…`), already counted
+            found.append("self::" + m.group(1))
     return [p for p in found if p.split("::")[0] in ("crate", "super", "self")]
 
 
+def children_of(text):
+    return set(re.findall(r"^\s*(?:pub(?:\([\w:]+\))?\s+)?mod\s+(\w+)\s*;", text, re.M))
+
+
+def absolute(me, path):
+    """The path's parts from the crate root (`super::x` in `a::b` is `a::x`)."""
+    head, *rest = path.split("::")
+    if head == "crate":
+        base = []
+    elif head == "self":
+        base = list(me)
+    elif head == "super":
+        base = list(me)[:-1]
+        while rest and rest[0] == "super":
+            base, rest = base[:-1], rest[1:]
+    else:
+        base, rest = list(me), [head] + rest
+    return base + [r for r in rest if r not in ("*", "self")]
+
+
 def reexports(files):
-    """`pub use engine::Engine;` in lib.rs: `crate::Engine` is engine's."""
-    lib = os.path.join(ROOT, "lib.rs")
+    """`pub use hub::server_name;` in a module: `that_module::server_name` is hub's."""
     names = {}
-    for m in re.finditer(r"\bpub\s+use\s+([^;]+);", files.get(lib, "")):
-        for p in expand(m.group(1)):
-            p = re.sub(r"\s+", "", p)
-            names[p.split("::")[-1]] = p.split("::")[:-1]
+    for path, text in files.items():
+        me = tuple(module_of(path))
+        children = children_of(text)
+        for m in re.finditer(r"\bpub(?:\([\w:]+\))?\s+use\s+([^;]+);", text):
+            for p in expand(m.group(1)):
+                p = re.sub(r"\s+as\s+\w+$", "", re.sub(r"\s+", "", p))
+                first = p.split("::")[0]
+                if first not in ("crate", "super", "self"):
+                    if first not in children:
+                        continue  # another crate's item
+                    p = "self::" + p
+                if p.endswith("::*"):
+                    continue
+                names.setdefault(me, {})[p.split("::")[-1]] = absolute(list(me), p)
     return names
 
 
@@ -108,30 +153,17 @@ REEXPORTS = {}
 
 
 def resolve(me, path, modules):
-    parts = path.split("::")
-    if parts[0] == "crate" and len(parts) > 1 and parts[1] in REEXPORTS:
-        parts = ["crate"] + REEXPORTS[parts[1]] + parts[1:]
-    head, rest = parts[0], parts[1:]
-    if head == "crate":
-        base = []
-    elif head == "self":
-        base = list(me)
-    else:
-        base = list(me)
-        while rest and head == "super":
-            base = base[:-1]
-            head, rest = rest[0], rest[1:]
-            if head != "super":
-                rest = [head] + rest
+    full = absolute(me, path)
+    for _ in range(16):  # re-exports of re-exports, never round for ever
+        for i in range(len(full), -1, -1):
+            if tuple(full[:i]) in modules:
                 break
-        else:
-            if head == "super":
-                base = base[:-1]
-    full = base + [r for r in rest if r not in ("*", "self")]
-    for i in range(len(full), -1, -1):
-        if tuple(full[:i]) in modules:
-            return modules[tuple(full[:i])]
-    return None
+        module = tuple(full[:i])
+        target = REEXPORTS.get(module, {}).get(full[i]) if i < len(full) else None
+        if target is None or target == full[: i + 1]:
+            return modules.get(module)
+        full = target + full[i + 1 :]
+    return modules.get(module)
 
 
 def sccs(nodes, edges):

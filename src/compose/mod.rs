@@ -9,10 +9,12 @@ pub mod guard;
 pub mod quote;
 pub mod templates;
 
+pub use guard::{GuardFinding, GuardReport};
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::conversation::{ConversationId, Correspondent, MessageKey};
+use crate::conversation::{ConversationId, MessageKey};
 
 /// What a draft answers, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -138,56 +140,4 @@ pub struct Template {
 pub enum TemplateKind {
     CannedReply,
     MailboxSignature,
-}
-
-/// What the guard found before a reply leaves, or while it is written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct GuardReport {
-    pub findings: Vec<GuardFinding>,
-    /// The mailbox was read again for this check (a send-time check); otherwise it is
-    /// what this computer knew.
-    pub checked_live: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum GuardFinding {
-    /// Someone answered since the draft was started: a reply in the Sent folder (`by`
-    /// is its sender's name), or the answered flag set from elsewhere (`by` empty, no
-    /// message).
-    ColleagueReplied {
-        by: String,
-        #[ts(type = "number | null")]
-        at: Option<i64>,
-        preview: String,
-        message: Option<MessageKey>,
-        /// The reply's Message-ID, when there is a message.
-        #[serde(default)]
-        message_id: Option<String>,
-    },
-    /// A colleague's reply is on its way: in their outbox (the undo window, send later,
-    /// a retry) or being sent. It counts as a reply given.
-    ColleagueSending {
-        member: String,
-        /// When it leaves (this computer's clock); `None` while it is being sent.
-        #[ts(type = "number | null")]
-        leaves_at: Option<i64>,
-        message_id: Option<String>,
-    },
-    /// A colleague has a reply open on this conversation right now.
-    ColleagueReplying { member: String },
-    /// The customer wrote again since the draft was started.
-    CustomerWrote {
-        from: Correspondent,
-        #[ts(type = "number")]
-        at: i64,
-        preview: String,
-        message: MessageKey,
-    },
-    /// A colleague holds the conversation.
-    OwnedByOther {
-        member: String,
-        #[ts(type = "number | null")]
-        since: Option<i64>,
-    },
 }

@@ -25,7 +25,7 @@ mod outbox;
 mod read;
 mod team;
 
-pub use notes::ActivityItem;
+pub use crate::notes::history::ActivityItem;
 
 /// A cheap handle; clones share one engine.
 #[derive(Clone)]
@@ -52,7 +52,7 @@ struct Inner {
     /// task, the guard and the window.
     outbox: crate::outbox::store::OutboxStore,
     /// Notes read from the mailbox, rows last seen (for notifications), team history.
-    notes: std::sync::Mutex<notes::NotesState>,
+    notes: std::sync::Mutex<crate::notes::state::NotesState>,
     /// Read the notes folder now (a push said a conversation's notes changed).
     notes_wake: Arc<Notify>,
 }

@@ -4,25 +4,22 @@
 //! folder again. Notifications and the team part of the history come from comparing each
 //! changed row with how it looked before.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use ts_rs::TS;
 
 use super::Engine;
 use crate::compose::drafts::new_id;
-use crate::conversation::{ConversationId, Correspondent, FolderRole, MessageKey};
+use crate::conversation::{ConversationId, FolderRole};
 use crate::events::EngineEvent;
-use crate::notes::book::NoteBook;
+use crate::notes::history::ActivityItem;
 use crate::notes::history::{TeamStep, merge, record};
 use crate::notes::message::{Action, NoteMessage};
-use crate::notes::watch::{
-    Notification, NotificationKind, NotificationSettings, RowWatch, TeamChange,
-};
+use crate::notes::state::{NotesState, Saved};
+use crate::notes::watch::{Notification, NotificationKind, NotificationSettings};
 use crate::notes::{MAX_NOTE, Mention, Note};
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::store::now_ms;
@@ -36,80 +33,6 @@ const MAX_CATCH_UP_NOTICES: usize = 5;
 /// Team changes kept per conversation.
 const LOG_LIMIT: usize = 200;
 const STATE_FILE: &str = "notes-state.json";
-
-/// One entry of a conversation's history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ActivityItem {
-    Received {
-        #[ts(type = "number")]
-        at: i64,
-        from: Correspondent,
-        message: MessageKey,
-    },
-    Replied {
-        #[ts(type = "number")]
-        at: i64,
-        by: String,
-        message: MessageKey,
-    },
-    /// A delivery report came back (a bounce).
-    Bounced {
-        #[ts(type = "number")]
-        at: i64,
-        message: MessageKey,
-    },
-    Note {
-        #[ts(type = "number")]
-        at: i64,
-        note: Note,
-    },
-    /// Claimed, released, handed over, status: from the team server's log, and what
-    /// this computer saw happen.
-    Team {
-        #[ts(type = "number")]
-        at: i64,
-        change: TeamChange,
-        /// Who made the change, when known.
-        by: Option<String>,
-        /// Made in another mail app (seen in the mailbox).
-        outside: bool,
-    },
-}
-
-impl ActivityItem {
-    fn at(&self) -> i64 {
-        match self {
-            ActivityItem::Received { at, .. }
-            | ActivityItem::Replied { at, .. }
-            | ActivityItem::Bounced { at, .. }
-            | ActivityItem::Note { at, .. }
-            | ActivityItem::Team { at, .. } => *at,
-        }
-    }
-}
-
-/// What survives a restart: the notes read so far, the team changes seen, what was
-/// announced.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Saved {
-    book: NoteBook,
-    log: HashMap<ConversationId, Vec<TeamStep>>,
-    mentions_seen_at: i64,
-    announced: HashSet<String>,
-    /// The notes folder was read at least once: mentions found on the very first read
-    /// (a new computer) are listed, not announced one by one.
-    read_once: bool,
-}
-
-/// The engine's notes state (one per engine, shared by its tasks).
-#[derive(Default)]
-pub(super) struct NotesState {
-    saved: Saved,
-    /// The rows as they looked, and what this member just did.
-    watch: RowWatch,
-    loaded: bool,
-}
 
 impl Engine {
     fn notes_state(&self) -> std::sync::MutexGuard<'_, NotesState> {

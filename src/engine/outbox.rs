@@ -179,7 +179,8 @@ impl Engine {
             return;
         };
         let entries = self.inner.outbox.list();
-        link.set_outgoing(crate::outbox::outgoing(&entries)).await;
+        link.set_outgoing(crate::outbox::outgoing::outgoing(&entries))
+            .await;
     }
 
     /// Sends a held message anyway: the member saw what held it. It is checked once more

@@ -5,15 +5,70 @@
 //! server's account wins where both tell of the same change.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
+use super::Note;
 use super::watch::{TeamChange, changes_between};
 use crate::contract::Status;
+use crate::conversation::{Correspondent, MessageKey};
 
 /// How far this computer's clock and the team server's may differ: what this computer
 /// saw this long before the server's log begins is older than the log.
 const CLOCK_SLACK_MS: i64 = 10_000;
 /// A release followed this soon by a claim is one hand-over (see [`record`]).
 const HAND_OVER_MS: i64 = 5_000;
+
+/// One entry of a conversation's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActivityItem {
+    Received {
+        #[ts(type = "number")]
+        at: i64,
+        from: Correspondent,
+        message: MessageKey,
+    },
+    Replied {
+        #[ts(type = "number")]
+        at: i64,
+        by: String,
+        message: MessageKey,
+    },
+    /// A delivery report came back (a bounce).
+    Bounced {
+        #[ts(type = "number")]
+        at: i64,
+        message: MessageKey,
+    },
+    Note {
+        #[ts(type = "number")]
+        at: i64,
+        note: Note,
+    },
+    /// Claimed, released, handed over, status: from the team server's log, and what
+    /// this computer saw happen.
+    Team {
+        #[ts(type = "number")]
+        at: i64,
+        change: TeamChange,
+        /// Who made the change, when known.
+        by: Option<String>,
+        /// Made in another mail app (seen in the mailbox).
+        outside: bool,
+    },
+}
+
+impl ActivityItem {
+    pub fn at(&self) -> i64 {
+        match self {
+            ActivityItem::Received { at, .. }
+            | ActivityItem::Replied { at, .. }
+            | ActivityItem::Bounced { at, .. }
+            | ActivityItem::Note { at, .. }
+            | ActivityItem::Team { at, .. } => *at,
+        }
+    }
+}
 
 /// One team change in a conversation's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod book;
 pub mod history;
 pub mod message;
+pub mod state;
 pub mod watch;
 
 use serde::{Deserialize, Serialize};

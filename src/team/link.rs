@@ -13,7 +13,7 @@ use crate::conversation::ConversationId;
 use crate::events::EngineEvent;
 use crate::notes::history::LoggedChange;
 use crate::notes::message::NoteMessage;
-use crate::outbox::Outgoing;
+use crate::outbox::outgoing::Outgoing;
 use crate::problem::{Problem, ProblemCode, Result};
 use crate::sync::context::SyncContext;
 use crate::sync::team::ActionRequest;

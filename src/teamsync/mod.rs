@@ -22,9 +22,9 @@ pub mod store;
 pub mod tls;
 
 pub use authority::{Authority, ChangeRequest, Decision, NoteRequest, Rejection, StoreAuthority};
+pub use client::handle::TeamClient;
 pub use client::{
-    ClientOptions, ClientState, ConversationHistory, OwnMark, TeamClient, TeamError, TeamEvent,
-    Trust,
+    ClientOptions, ClientState, ConversationHistory, OwnMark, TeamError, TeamEvent, Trust,
 };
 pub use config::ServerConfig;
 pub use members::Enrollment;

@@ -157,7 +157,12 @@ mod tests {
         for host in ["localhost", "127.0.0.1", "127.3.2.1", "[::1]", "::1"] {
             assert!(is_loopback(host), "{host}");
         }
-        for host in ["example.com", "10.0.0.1", "[2001:db8::1]", "localhost.evil.example"] {
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "[2001:db8::1]",
+            "localhost.evil.example",
+        ] {
             assert!(!is_loopback(host), "{host}");
         }
     }
