@@ -2,29 +2,25 @@
 //! of attachments and, when something was wrong with the message, a problem in plain
 //! words. Never fails as a whole and never panics.
 
-use std::borrow::Cow;
-
 use mail_parser::{Address, Message, MessagePart, MimeHeaders, PartType};
 
-use super::decode::{CharsetIssue, TransferEncoding, decode_text, is_known_label};
+use super::decode::decode_text;
 use super::html::{self, InlineImages, Sanitized};
-use super::text::{text_blocks, unflow};
-use super::{
-    AttachmentInfo, MessageContent, SafeHtml, TextBlock, TextBlockKind, guard, names, report,
-};
+use super::text::text_blocks;
+use super::{AttachmentInfo, MessageContent, SafeHtml, TextBlock, TextBlockKind, guard, report};
 use crate::problem::{Problem, ProblemCode};
+
+use super::attachments::{
+    MAX_ATTACHMENTS, attachment_bytes, attachment_info, attachment_infos, inline_images,
+};
+use super::layout::{Layout, Notes, is_html_part, part_text, raw_body};
 
 /// Text shown per part (a giant text mail must not freeze the reading pane).
 pub(crate) const MAX_TEXT: usize = 1024 * 1024;
 /// HTML sanitized per message.
 const MAX_HTML: usize = 2 * 1024 * 1024;
-/// Largest `cid:` image embedded as a `data:` URI, and all of them together.
-const MAX_INLINE_IMAGE: usize = 2 * 1024 * 1024;
-const MAX_INLINE_TOTAL: usize = 8 * 1024 * 1024;
 /// Forwarded messages inside forwarded messages shown inline, at most this deep.
 const MAX_FORWARD_DEPTH: usize = 3;
-/// Attachments listed.
-const MAX_ATTACHMENTS: usize = 1000;
 /// MIME nesting beyond this is reported as a problem.
 const MAX_NESTING: usize = 20;
 
@@ -167,168 +163,6 @@ pub fn attachment(raw: &[u8], index: u32) -> Result<(AttachmentInfo, Vec<u8>), P
     Ok((info, bytes))
 }
 
-/// Which parts make up the text, the HTML and the attachments.
-pub(crate) struct Layout {
-    /// Parts whose text is shown (text/plain, or text/html when there is no plain text).
-    pub text: Vec<u32>,
-    /// Parts that make up the HTML document (text/html, and text/plain shown between
-    /// them in a mixed message).
-    pub html: Vec<u32>,
-    pub attachments: Vec<u32>,
-}
-
-impl Layout {
-    pub(crate) fn of(message: &Message<'_>) -> Layout {
-        let textual = |id: &u32| {
-            matches!(
-                message.parts.get(*id as usize).map(|p| &p.body),
-                Some(PartType::Text(_) | PartType::Html(_))
-            )
-        };
-        let mut text: Vec<u32> = message.text_body.iter().copied().filter(textual).collect();
-        let mut html: Vec<u32> = message.html_body.iter().copied().filter(textual).collect();
-        let mut attachments = Vec::new();
-        for &id in &message.attachments {
-            let Some(part) = message.parts.get(id as usize) else {
-                continue;
-            };
-            if text.contains(&id) || html.contains(&id) {
-                continue;
-            }
-            if is_recovered_body(part) {
-                if is_html_part(part) {
-                    html.push(id);
-                } else {
-                    text.push(id);
-                }
-                continue;
-            }
-            attachments.push(id);
-        }
-        text.sort_unstable();
-        html.sort_unstable();
-        Layout {
-            text,
-            html,
-            attachments,
-        }
-    }
-
-    /// Whether there is a text/plain body.
-    pub(crate) fn has_plain(&self, message: &Message<'_>) -> bool {
-        self.text
-            .iter()
-            .filter_map(|&id| message.parts.get(id as usize))
-            .any(|p| !is_html_part(p))
-    }
-
-    /// Whether there is an HTML body.
-    pub(crate) fn has_html(&self, message: &Message<'_>) -> bool {
-        self.html
-            .iter()
-            .filter_map(|&id| message.parts.get(id as usize))
-            .any(is_html_part)
-    }
-}
-
-/// A body part that mail-parser set aside because its encoding was damaged (or the
-/// message was cut off in it): still the body, not an attachment.
-fn is_recovered_body(part: &MessagePart<'_>) -> bool {
-    part.is_encoding_problem
-        && matches!(part.body, PartType::Text(_) | PartType::Html(_))
-        && part.attachment_name().is_none()
-        && !part
-            .content_disposition()
-            .is_some_and(|d| d.is_attachment())
-        && part.content_type().is_none_or(|ct| {
-            ct.ctype().eq_ignore_ascii_case("text")
-                && ct.subtype().is_none_or(|s| {
-                    s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html")
-                })
-        })
-}
-
-pub(crate) fn is_html_part(part: &MessagePart<'_>) -> bool {
-    matches!(part.body, PartType::Html(_)) || part.is_content_type("text", "html")
-}
-
-/// A part's body as it stands in the message (still transfer-encoded).
-fn raw_body<'m>(message: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
-    let start = part.offset_body as usize;
-    let end = part.offset_end as usize;
-    message.raw_message.get(start..end).unwrap_or_default()
-}
-
-/// The text of a text part, decoded, capped at `cap` bytes.
-pub(crate) fn part_text(
-    message: &Message<'_>,
-    part: &MessagePart<'_>,
-    cap: usize,
-    notes: &mut Notes,
-) -> String {
-    let content_type = part.content_type();
-    let charset = content_type.and_then(|ct| ct.attribute("charset"));
-    let parsed_text = part.text_contents().unwrap_or("");
-    let unknown_label = charset.is_some_and(|c| !is_known_label(c));
-    let suspicious = parsed_text.contains('\u{fffd}');
-    let mut text = if part.is_encoding_problem || unknown_label || suspicious {
-        if part.is_encoding_problem {
-            notes.unreadable(
-                "part of the text was damaged in transit or cut off, so it may be incomplete",
-            );
-        }
-        let body = raw_body(message, part);
-        // Encoded text is at most about a third longer than the text itself.
-        let body = &body[..body.len().min(cap.saturating_mul(2))];
-        let encoding = TransferEncoding::from_label(part.content_transfer_encoding());
-        let decoded = encoding.decode(body);
-        let (text, issue) = decode_text(&decoded, charset);
-        match issue {
-            Some(CharsetIssue::UnknownLabel(label)) => notes.unreadable(format!(
-                "the character set \"{label}\" is unknown, so some letters may look wrong"
-            )),
-            Some(CharsetIssue::InvalidUtf8) => notes.unreadable(
-                "the text is not valid UTF-8; it was read as Western European (Windows-1252), so some letters may look wrong",
-            ),
-            None if text.contains('\u{fffd}') && !decoded.windows(3).any(|w| w == "\u{fffd}".as_bytes()) => {
-                notes.unreadable("some characters could not be decoded")
-            }
-            None => {}
-        }
-        text
-    } else {
-        let end = floor_char_boundary(parsed_text, cap.saturating_add(4));
-        parsed_text[..end].to_owned()
-    };
-    if text.len() > cap {
-        let end = floor_char_boundary(&text, cap);
-        text.truncate(end);
-        notes.shortened();
-    }
-    let flowed = !is_html_part(part)
-        && content_type
-            .and_then(|ct| ct.attribute("format"))
-            .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
-    if flowed {
-        let delsp = content_type
-            .and_then(|ct| ct.attribute("delsp"))
-            .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
-        text = unflow(&text, delsp);
-    }
-    text
-}
-
-fn floor_char_boundary(text: &str, index: usize) -> usize {
-    if index >= text.len() {
-        return text.len();
-    }
-    let mut i = index;
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// Text blocks of the text parts (HTML ones among them converted).
 fn plain_blocks(message: &Message<'_>, layout: &Layout, notes: &mut Notes) -> Vec<TextBlock> {
     let mut joined = String::new();
@@ -380,174 +214,6 @@ fn html_source(message: &Message<'_>, layout: &Layout, notes: &mut Notes) -> Opt
         }
     }
     Some(source)
-}
-
-/// `data:` URIs for the `cid:` images the HTML uses, from the message's own parts.
-fn inline_images(message: &Message<'_>, cids: &[String]) -> InlineImages {
-    let mut images = InlineImages::new();
-    let mut total = 0usize;
-    for cid in cids.iter().take(500) {
-        let part = message.parts.iter().find(|p| {
-            p.content_id()
-                .is_some_and(|id| id.trim().trim_matches(['<', '>']).eq_ignore_ascii_case(cid))
-        });
-        let Some(part) = part else { continue };
-        let bytes = match &part.body {
-            PartType::Binary(b) | PartType::InlineBinary(b) => b.as_ref(),
-            _ => continue,
-        };
-        if bytes.len() > MAX_INLINE_IMAGE || total + bytes.len() > MAX_INLINE_TOTAL {
-            continue;
-        }
-        let Some(mime) = image_type(bytes) else {
-            continue;
-        };
-        total += bytes.len();
-        let uri = format!("data:{mime};base64,{}", super::decode::base64_encode(bytes));
-        images.insert(cid.clone(), uri);
-    }
-    images
-}
-
-/// The raster image type of some bytes, from their signature (the declared type is
-/// often wrong or generic, and a wrong one must not reach the `data:` URI).
-fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"\xff\xd8\xff") {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"BM") {
-        Some("image/bmp")
-    } else {
-        None
-    }
-}
-
-fn attachment_infos(
-    message: &Message<'_>,
-    layout: &Layout,
-    cids: &[String],
-    notes: &mut Notes,
-) -> Vec<AttachmentInfo> {
-    if layout.attachments.len() > MAX_ATTACHMENTS {
-        notes.unreadable(format!(
-            "the message has {} attachments; only the first {MAX_ATTACHMENTS} are listed",
-            layout.attachments.len()
-        ));
-    }
-    layout
-        .attachments
-        .iter()
-        .take(MAX_ATTACHMENTS)
-        .enumerate()
-        .filter_map(|(index, &id)| {
-            let part = message.parts.get(id as usize)?;
-            Some(attachment_info(message, part, index as u32, cids))
-        })
-        .collect()
-}
-
-fn attachment_info(
-    message: &Message<'_>,
-    part: &MessagePart<'_>,
-    index: u32,
-    cids: &[String],
-) -> AttachmentInfo {
-    let mime_type = mime_type_of(part);
-    let filename = part
-        .attachment_name()
-        .and_then(names::sanitize_filename)
-        .or_else(|| {
-            let subject = nested_subject(part)?;
-            names::sanitize_filename(&format!("{}.eml", subject.trim()))
-        })
-        .unwrap_or_else(|| match mime_type.as_str() {
-            "message/delivery-status" => "delivery-status.txt".to_owned(),
-            "text/rfc822-headers" => "returned-headers.txt".to_owned(),
-            _ => names::fallback_name(index + 1, &mime_type),
-        });
-    let inline = mime_type.starts_with("image/")
-        && part.content_id().is_some_and(|id| {
-            cids.iter()
-                .any(|c| c.eq_ignore_ascii_case(id.trim().trim_matches(['<', '>'])))
-        });
-    AttachmentInfo {
-        index,
-        filename,
-        mime_type,
-        size: attachment_size(message, part),
-        inline,
-    }
-}
-
-/// "type/subtype" in lower case; relabelled nested messages get their real type back.
-fn mime_type_of(part: &MessagePart<'_>) -> String {
-    if guard::is_relabelled_message(part) {
-        return "message/rfc822".to_owned();
-    }
-    match part.content_type() {
-        Some(ct) => {
-            let subtype = ct.subtype().unwrap_or("octet-stream");
-            let full = format!("{}/{}", ct.ctype(), subtype).to_ascii_lowercase();
-            if full
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/+-._".contains(c))
-                && full.len() < 128
-            {
-                full
-            } else {
-                "application/octet-stream".to_owned()
-            }
-        }
-        None if matches!(part.body, PartType::Message(_)) => "message/rfc822".to_owned(),
-        None => "text/plain".to_owned(),
-    }
-}
-
-fn nested_subject(part: &MessagePart<'_>) -> Option<String> {
-    match &part.body {
-        PartType::Message(m) => m
-            .subject()
-            .map(str::to_owned)
-            .or_else(|| Some("forwarded message".into())),
-        _ if guard::is_relabelled_message(part) => {
-            let headers = mail_parser::MessageParser::default().parse_headers(part.contents());
-            headers
-                .and_then(|h| h.subject().map(str::to_owned))
-                .or_else(|| Some("forwarded message".into()))
-        }
-        _ => None,
-    }
-}
-
-fn attachment_size(message: &Message<'_>, part: &MessagePart<'_>) -> u64 {
-    let size = match &part.body {
-        PartType::Binary(b) | PartType::InlineBinary(b) => b.len(),
-        PartType::Text(_) | PartType::Html(_) => {
-            TransferEncoding::from_label(part.content_transfer_encoding())
-                .decoded_len(raw_body(message, part))
-        }
-        PartType::Message(_) => raw_body(message, part).len(),
-        PartType::Multipart(_) => 0,
-    };
-    size as u64
-}
-
-fn attachment_bytes<'m>(message: &'m Message<'_>, part: &'m MessagePart<'_>) -> Cow<'m, [u8]> {
-    match &part.body {
-        PartType::Binary(b) | PartType::InlineBinary(b) => Cow::Borrowed(b.as_ref()),
-        // Text attachments are saved as sent, in their own character set.
-        PartType::Text(_) | PartType::Html(_) => {
-            TransferEncoding::from_label(part.content_transfer_encoding())
-                .decode(raw_body(message, part))
-        }
-        PartType::Message(_) => Cow::Borrowed(raw_body(message, part)),
-        PartType::Multipart(_) => Cow::Borrowed(&[]),
-    }
 }
 
 /// Calls `f` with the nested message of a forwarded-message part, parsing a relabelled
@@ -813,42 +479,5 @@ fn unparsable(raw: &[u8]) -> MessageContent {
             ProblemCode::MessageUnreadable,
             "This is not a mail message Baton can read (it has no header); it is shown as plain text.",
         )),
-    }
-}
-
-/// What went wrong while reading, collected into one problem.
-#[derive(Default)]
-pub(crate) struct Notes {
-    unreadable: Vec<String>,
-    shortened: bool,
-}
-
-impl Notes {
-    pub(crate) fn unreadable(&mut self, note: impl Into<String>) {
-        let note = note.into();
-        if !self.unreadable.contains(&note) && self.unreadable.len() < 8 {
-            self.unreadable.push(note);
-        }
-    }
-
-    pub(crate) fn shortened(&mut self) {
-        self.shortened = true;
-    }
-
-    fn into_problem(self) -> Option<Problem> {
-        const SHORTENED: &str = "Text shortened: the message has more text than Baton shows at once (the first megabyte of each part).";
-        if !self.unreadable.is_empty() {
-            let mut message = format!(
-                "This message could only be read in part: {}.",
-                self.unreadable.join("; ")
-            );
-            if self.shortened {
-                message.push(' ');
-                message.push_str(SHORTENED);
-            }
-            return Some(Problem::new(ProblemCode::MessageUnreadable, message));
-        }
-        self.shortened
-            .then(|| Problem::new(ProblemCode::MessageTooLarge, SHORTENED))
     }
 }

@@ -2,12 +2,14 @@
 //! pane shows. Pure functions of the bytes: no network, no cache, tested with `.eml`
 //! fixtures under `tests/fixtures/`.
 
+mod attachments;
 mod content;
 mod css;
 mod decode;
 mod guard;
 mod html;
 mod ingest;
+mod layout;
 mod names;
 mod preview;
 pub mod report;

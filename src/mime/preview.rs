@@ -5,7 +5,7 @@
 use mail_parser::Message;
 
 use super::html::{self, InlineImages};
-use super::ingest::{Layout, Notes, is_html_part, part_text};
+use super::layout::{Layout, Notes, is_html_part, part_text};
 use super::text::{preview_line, text_blocks};
 use super::{TextBlock, guard};
 
