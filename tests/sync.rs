@@ -520,3 +520,54 @@ fn base64_lines(data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A cache whose saved position ran ahead of its messages (killed between the two
+/// writes, as Baton before one atomic save could be) must not hide mail for ever: the
+/// first sync after opening compares the cache with the server and fetches what it lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_missing_messages_below_its_position_fetches_them_again() {
+    let server = dovecot();
+    server.import("anna", questions(40)).expect("import");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = engine_with(
+        dir.path(),
+        &server,
+        "anna",
+        server.imaps_port,
+        secrets.clone(),
+    )
+    .await;
+    wait_synced(&engine).await;
+    assert_eq!(inbox_total(&engine), 40);
+    engine.shutdown().await;
+
+    // Take ten messages out of the saved cache and leave the folder's position as it
+    // was: what a crash between the position and the messages reaching the disk left.
+    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
+    let cache = baton::mailbox::cache_dir(
+        &profile.cache_dir(),
+        &account(&server, "anna", server.imaps_port),
+    );
+    {
+        let mut store = baton::store::Store::open_loaded(&cache.join("headers"), SHARED, "anna")
+            .expect("cache");
+        let inbox = store.slot_of("INBOX").expect("inbox cached");
+        let before = store.state(inbox);
+        let uids = store.uids(inbox);
+        let lost: Vec<u32> = uids.iter().copied().skip(10).take(10).collect();
+        store.remove(inbox, &lost);
+        store.set_state(inbox, before.clone());
+        store.save().expect("save");
+        store.flusher().flush().await.expect("flush");
+        assert_eq!(store.message_count(inbox), 30);
+        assert_eq!(store.state(inbox), before, "the position still claims them");
+    }
+
+    let restarted = reopen(dir.path(), "anna", secrets).await;
+    wait_until(WAIT, "the ten missing messages are back", || {
+        inbox_total(&restarted) == 40
+    })
+    .await;
+    restarted.shutdown().await;
+}

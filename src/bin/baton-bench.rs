@@ -367,6 +367,7 @@ async fn baton_sync(
         events: Events::new(),
         bodies: BodyCache::new(&dir.join("bodies")),
         suspects: Default::default(),
+        checked: Default::default(),
         keywords: Default::default(),
     };
     let slots: Vec<u16> = folders

@@ -82,6 +82,7 @@ impl Mailbox {
             events: events.clone(),
             bodies: BodyCache::new(&dir.join("bodies")),
             suspects: Default::default(),
+            checked: Default::default(),
             keywords: Default::default(),
         };
         let connection = Connection {

@@ -162,13 +162,10 @@ impl Store {
 
     /// Sends what changed to the cache thread (durable after `flush`).
     pub fn save(&mut self) -> Result<()> {
-        for slot in std::mem::take(&mut self.dirty_folders) {
-            if let Some(folder) = self.folder(slot) {
-                self.persist.save_folder(&folder.meta)?;
-            }
-        }
+        let dirty_folders = std::mem::take(&mut self.dirty_folders);
+        let dirty_chunks = std::mem::take(&mut self.dirty_chunks);
         let mut chunks = Vec::new();
-        for (slot, chunk) in std::mem::take(&mut self.dirty_chunks) {
+        for (slot, chunk) in dirty_chunks {
             let Some(folder) = self.folder(slot) else {
                 continue;
             };
@@ -180,7 +177,11 @@ impl Store {
                 folder.messages.range(start..=end).map(|(_, r)| r).collect(),
             ));
         }
-        self.persist.save_chunks(chunks)?;
+        let metas: Vec<&FolderMeta> = dirty_folders
+            .iter()
+            .filter_map(|&slot| self.folder(slot).map(|f| &f.meta))
+            .collect();
+        self.persist.save(chunks, &metas)?;
         if self.lists_dirty && self.ready && !self.unthreaded {
             self.lists_dirty = false;
             self.snapshot = ListSnapshot {

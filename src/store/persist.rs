@@ -185,17 +185,16 @@ impl Persist {
         }
     }
 
-    pub fn save_folder(&self, meta: &FolderMeta) -> Result<()> {
-        let value = postcard::to_allocvec(meta).map_err(cache_problem)?;
-        self.send(vec![Write::Folder {
-            name: meta.name.clone(),
-            value,
-        }])
-    }
-
-    /// Stores the records of one chunk (an empty chunk is removed).
-    pub fn save_chunks(&self, chunks: Vec<(u16, u32, Vec<&MessageRecord>)>) -> Result<()> {
-        let mut writes = Vec::with_capacity(chunks.len());
+    /// Stores changed chunks (an empty chunk is removed) and the folders' sync positions
+    /// as one atomic write, messages first: a position must never be on disk without the
+    /// messages it says are cached, or a crash between the two would make the next sync
+    /// skip mail that never reached the cache.
+    pub fn save(
+        &self,
+        chunks: Vec<(u16, u32, Vec<&MessageRecord>)>,
+        folders: &[&FolderMeta],
+    ) -> Result<()> {
+        let mut writes = Vec::with_capacity(chunks.len() + folders.len());
         for (slot, chunk, records) in chunks {
             let value = if records.is_empty() {
                 None
@@ -205,6 +204,12 @@ impl Persist {
             writes.push(Write::Chunk {
                 key: chunk_key(slot, chunk),
                 value,
+            });
+        }
+        for meta in folders {
+            writes.push(Write::Folder {
+                name: meta.name.clone(),
+                value: postcard::to_allocvec(meta).map_err(cache_problem)?,
             });
         }
         self.send(writes)
@@ -263,6 +268,54 @@ fn load_chunks(tree: &sled::Tree) -> Result<Vec<(u16, Vec<MessageRecord>)>> {
         .collect()
 }
 
+/// One job's writes: the folders and chunks in one sled transaction (all or none survive
+/// a crash, whatever sled's own background flush wrote meanwhile), the list snapshot
+/// beside it (derived, rebuilt when lost).
+fn apply(
+    db: &sled::Db,
+    folders: &sled::Tree,
+    messages: &sled::Tree,
+    writes: Vec<Write>,
+) -> Result<()> {
+    let mut snapshot = None;
+    let mut tree_writes = Vec::with_capacity(writes.len());
+    for write in writes {
+        match write {
+            Write::Snapshot { value } => snapshot = Some(value),
+            other => tree_writes.push(other),
+        }
+    }
+    if !tree_writes.is_empty() {
+        use sled::Transactional;
+        (folders, messages)
+            .transaction(|(folders, messages)| {
+                for write in &tree_writes {
+                    match write {
+                        Write::Folder { name, value } => {
+                            folders.insert(name.as_bytes(), value.as_slice())?;
+                        }
+                        Write::Chunk {
+                            key,
+                            value: Some(value),
+                        } => {
+                            messages.insert(key, value.as_slice())?;
+                        }
+                        Write::Chunk { key, value: None } => {
+                            messages.remove(key)?;
+                        }
+                        Write::Snapshot { .. } => {}
+                    }
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| cache_problem(format!("{e:?}")))?;
+    }
+    if let Some(value) = snapshot {
+        db.insert(SNAPSHOT_KEY, value).map_err(cache_problem)?;
+    }
+    Ok(())
+}
+
 /// The cache thread: applies writes in order; a failed write is reported by the next
 /// flush (the in-memory cache stays right, and the next save or resync repairs the disk).
 fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Receiver<Job>) {
@@ -297,22 +350,9 @@ fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Rece
             }
             Job::Apply(writes) => {
                 unflushed = true;
-                for write in writes {
-                    let result = match write {
-                        Write::Folder { name, value } => {
-                            folders.insert(name.as_bytes(), value).map(|_| ())
-                        }
-                        Write::Snapshot { value } => db.insert(SNAPSHOT_KEY, value).map(|_| ()),
-                        Write::Chunk {
-                            key,
-                            value: Some(value),
-                        } => messages.insert(key, value).map(|_| ()),
-                        Write::Chunk { key, value: None } => messages.remove(key).map(|_| ()),
-                    };
-                    if let Err(e) = result {
-                        tracing::warn!("cache write failed: {e}");
-                        failure.get_or_insert(cache_problem(e));
-                    }
+                if let Err(e) = apply(&db, &folders, &messages, writes) {
+                    tracing::warn!("cache write failed: {e}");
+                    failure.get_or_insert(e);
                 }
             }
             Job::Flush(reply) => {

@@ -22,6 +22,25 @@ pub struct SyncContext {
     pub suspects: Suspects,
     /// The keywords the mailbox knows and whether it keeps them (the team state).
     pub keywords: MailboxKeywords,
+    /// Folders whose cached UIDs were compared with the server's since the cache was
+    /// opened (see `sync::folder`).
+    pub checked: CheckedFolders,
+}
+
+/// Which folders had their cache checked against the server in this process: once is
+/// enough, since what was lost or left behind is lost across a crash or time away, not
+/// while the cache is in memory.
+#[derive(Clone, Default)]
+pub struct CheckedFolders(Arc<Mutex<std::collections::HashSet<u16>>>);
+
+impl CheckedFolders {
+    /// True the first time it is asked for `slot`.
+    pub fn first(&self, slot: u16) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(slot)
+    }
 }
 
 /// (folder slot, lowest UID, highest UID) of ranges to fetch message by message.

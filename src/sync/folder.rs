@@ -107,8 +107,14 @@ pub async fn sync_folder(
         }
     }
 
-    if plan.verify_count && ctx.store().message_count(slot) != info.exists as usize {
-        any_change |= remove_expunged(session, ctx, slot).await?;
+    // Once per folder after the cache is opened, and whenever the server reports
+    // expunges only as a count: a count that differs from the server's means messages
+    // the cache lacks (a crash before they were stored, a position saved too early by an
+    // older Baton) or still holds (expunged meanwhile); the UID list says which.
+    let first_check = !plan.reset && ctx.checked.first(slot);
+    if (plan.verify_count || first_check) && ctx.store().message_count(slot) != info.exists as usize
+    {
+        any_change |= reconcile(session, ctx, slot, &seed, &state).await?;
     }
 
     state.uid_validity = info.uid_validity;
@@ -286,21 +292,62 @@ fn save_state(ctx: &SyncContext, slot: u16, state: &FolderState) -> Result<()> {
     store.save()
 }
 
-async fn remove_expunged(session: &mut ImapSession, ctx: &SyncContext, slot: u16) -> Result<bool> {
-    let on_server: std::collections::HashSet<u32> =
+/// Brings the cache's UIDs in line with the server's: drops what the server no longer
+/// has, and fetches what it has that the cache lacks where the cache claims to be complete
+/// (at or above `synced_from`; below it the backfill is still on its way).
+async fn reconcile(
+    session: &mut ImapSession,
+    ctx: &SyncContext,
+    slot: u16,
+    seed: &FolderSeed,
+    state: &FolderState,
+) -> Result<bool> {
+    let on_server: std::collections::BTreeSet<u32> =
         session.uids("1:*").await?.into_iter().collect();
-    let changed = {
-        let mut store = ctx.store();
-        let gone: Vec<u32> = store
-            .uids(slot)
-            .into_iter()
-            .filter(|u| !on_server.contains(u))
+    let (gone, missing) = {
+        let store = ctx.store();
+        let cached: std::collections::BTreeSet<u32> = store.uids(slot).into_iter().collect();
+        let gone: Vec<u32> = cached.difference(&on_server).copied().collect();
+        let complete_from = state.synced_from.max(1);
+        let missing: Vec<u32> = on_server
+            .difference(&cached)
+            .copied()
+            .filter(|&uid| uid >= complete_from)
             .collect();
-        store.remove(slot, &gone)
+        (gone, missing)
     };
+    if !missing.is_empty() {
+        tracing::warn!(
+            folder = %seed.folder,
+            count = missing.len(),
+            "the cache lacked messages the server has; fetching them"
+        );
+    }
+    let mut changed = ctx.store().remove(slot, &gone);
+    for (low, high) in runs(&missing) {
+        let fetched = fetch_range(session, ctx, slot, seed, low, high).await?;
+        let mut fetched = fetched;
+        let updates = std::mem::take(&mut fetched.updates);
+        let records = fetched.records(seed);
+        let mut store = ctx.store();
+        changed.extend(store.upsert(slot, records));
+        changed.extend(store.apply_flags(slot, &updates));
+    }
     let any = !changed.is_empty();
     ctx.announce(changed);
     Ok(any)
+}
+
+/// Sorted UIDs as runs of consecutive ones: `[3, 4, 5, 9]` → `[(3, 5), (9, 9)]`.
+fn runs(uids: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &uid in uids {
+        match out.last_mut() {
+            Some((_, high)) if high.checked_add(1) == Some(uid) => *high = uid,
+            _ => out.push((uid, uid)),
+        }
+    }
+    out
 }
 
 /// Fetches every not-yet-cached message below `below`, newest first, in chunks. The
@@ -467,5 +514,21 @@ fn unreadable(uid: u32, seed: &FolderSeed, server_text: &str) -> MessageRecord {
             "the server could not read this message ({server_text})"
         )),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn missing_uids_are_fetched_in_runs() {
+        assert_eq!(runs(&[]), vec![]);
+        assert_eq!(runs(&[7]), vec![(7, 7)]);
+        assert_eq!(runs(&[3, 4, 5, 9, 11, 12]), vec![(3, 5), (9, 9), (11, 12)]);
+        assert_eq!(
+            runs(&[u32::MAX - 1, u32::MAX]),
+            vec![(u32::MAX - 1, u32::MAX)]
+        );
     }
 }
