@@ -40,7 +40,7 @@ def read_sources():
                 path = os.path.join(dirpath, name)
                 with open(path, encoding="utf-8", errors="replace") as f:
                     text = f.read()
-                text = text.split("#[cfg(test)]")[0]
+                text = re.split(r"#\[cfg\((?:test|all\(test\b[^\]]*)\)\]", text)[0]
                 text = re.sub(r"//[^\n]*", "", text)
                 files[path] = text
     return files

@@ -43,7 +43,7 @@ impl Profile {
             )
         })?;
         let dir = base_dir.join("profiles").join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| file_problem(&dir, e))?;
+        crate::durable::private_dir(&dir)?;
         Ok(Profile {
             name: name.to_owned(),
             dir,
@@ -152,7 +152,6 @@ impl Profile {
                 _ => Ok(()),
             };
         };
-        let tmp = self.dir.join(format!("{file}.tmp"));
         let json = serde_json::to_vec_pretty(settings).map_err(|e| {
             Problem::new(
                 ProblemCode::InvalidSettings,
@@ -160,8 +159,8 @@ impl Profile {
             )
             .with_detail(e.to_string())
         })?;
-        std::fs::write(&tmp, json).map_err(|e| file_problem(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| file_problem(&path, e))
+        // Synced and renamed like the outbox: a power cut leaves the old file or the new.
+        crate::durable::write(&path, &json)
     }
 
     pub fn setup_state(&self) -> Result<SetupState> {

@@ -133,13 +133,8 @@ fn gone() -> Problem {
 impl Store {
     /// Opens (or creates) the store in `dir`. Fails when another process has it open.
     pub fn open(dir: &Path, log_keep: u64) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Problem::new(
-                ProblemCode::FileFailed,
-                format!("could not create the store directory {}", dir.display()),
-            )
-            .with_detail(e.to_string())
-        })?;
+        // Private to the user: the store holds member secrets' hashes and the team's log.
+        crate::durable::private_dir(dir)?;
         let path: PathBuf = dir.join("db");
         let config = sled::Config::new()
             .path(&path)
