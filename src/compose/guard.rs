@@ -180,11 +180,22 @@ pub fn findings(
         .iter()
         .any(|f| matches!(f, GuardFinding::ColleagueReplied { .. }));
     // Answered from somewhere Baton cannot see the reply of (a phone that keeps no copy
-    // in the shared Sent folder): the flag is all there is.
+    // in the shared Sent folder): the flag is all there is. A flag that follows a team
+    // reply the conversation already shows after that message is that reply's (a
+    // colleague's copy lands in Sent just before their flag does, so a draft can start
+    // in between): the member saw the reply, the flag tells nothing new.
+    let team_reply_after = |m: &GuardMessage| {
+        now.iter().any(|r| {
+            (r.role == FolderRole::Sent || r.from_team)
+                && r.message_id != m.message_id
+                && r.date >= m.date
+        })
+    };
     let newly_answered = now.iter().any(|m| {
         m.answered
             && known.contains(m.message_id.as_str())
             && !answered_before.contains(m.message_id.as_str())
+            && !team_reply_after(m)
     });
     // A colleague's reply on its way whose copy is already in Sent was reported above.
     let mut sending: Vec<&Sending> = team
@@ -409,6 +420,34 @@ mod tests {
         // Already answered when the draft started: not news.
         let baseline = Baseline::of(&now);
         assert!(findings(&baseline, &["mine".to_owned()], &now, &alone()).is_empty());
+    }
+
+    #[test]
+    fn the_flag_of_a_reply_already_shown_is_not_news() {
+        // The draft started after a colleague's copy reached Sent, before their flag.
+        let mut start = vec![
+            message("c1", FolderRole::Inbox, false, false),
+            message("bram-reply", FolderRole::Sent, true, false),
+        ];
+        start[1].date = 200;
+        let baseline = Baseline::of(&start);
+        let mut now = start.clone();
+        now[0].answered = true;
+        assert!(findings(&baseline, &[], &now, &alone()).is_empty());
+
+        // A flag on a customer message after the last team reply is a reply Baton cannot
+        // see, and is still reported.
+        let mut later = now.clone();
+        later.push(GuardMessage {
+            date: 300,
+            ..message("c2", FolderRole::Inbox, false, false)
+        });
+        let baseline = Baseline::of(&later);
+        later[2].answered = true;
+        assert!(matches!(
+            findings(&baseline, &[], &later, &alone())[..],
+            [GuardFinding::ColleagueReplied { ref by, message: None, .. }] if by.is_empty()
+        ));
     }
 
     #[test]

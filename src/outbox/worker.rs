@@ -369,7 +369,11 @@ impl OutboxWorker {
                 }
             };
         }
-        if !after.answered {
+        // The answered flag only once the copy is in Sent: colleagues' guards (and the
+        // mailbox's other readers) take a flag with no copy for a reply they cannot see
+        // and cannot name, and the copy is what names the sender. A failed copy is tried
+        // again later, the flag with it.
+        if !after.answered && after.sent_copy {
             after.answered = match &entry.item.replying_to {
                 Some(key) => {
                     match self.sent.mark_answered(key.clone()).await {

@@ -393,6 +393,33 @@ test('notify: a notice with Open; in the background also a desktop notification,
   }
 });
 
+test('a desktop notification shows a customer\'s markup as text (Linux daemons read the body as markup)', async () => {
+  const app = await harness.open({ htmlIndex: null });
+  const { page } = app;
+  try {
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    await page.evaluate(() => {
+      document.hasFocus = () => false;
+    });
+    const text = 'Win a <b>prize</b> & <a href="https://tracker.example/x">claim</a> <img src="https://tracker.example/p.gif">';
+    await emitEngineEvent(page, {
+      type: 'notify',
+      notification: { kind: 'new_unassigned', conversation: 'unassigned-1', subject: subjectFor(1), who: 'Tom Hendriks', text },
+    });
+    await page.waitForFunction(() => window.__desktopNotifications.length === 1);
+    const [sent] = await page.evaluate(() => window.__desktopNotifications);
+    assert.equal(
+      sent.body,
+      'Win a &lt;b&gt;prize&lt;/b&gt; &amp; &lt;a href="https://tracker.example/x"&gt;claim&lt;/a&gt; &lt;img src="https://tracker.example/p.gif"&gt;',
+    );
+    assert.doesNotMatch(sent.body, /<[a-z]/i);
+    // The notice inside the window shows the words as written (Svelte escapes them).
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
 test('Notifications settings: one switch per kind, saved when flipped', async () => {
   const app = await harness.open({ htmlIndex: null });
   const { page } = app;

@@ -38,6 +38,7 @@ import type {
   View,
 } from './bindings';
 import { toProblem } from './problem';
+import { desktopBody } from './text/desktop-text';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -231,7 +232,7 @@ export const desktopNotifications = {
 
   send(title: string, body: string) {
     try {
-      sendNotification({ title, body });
+      sendNotification({ title, body: desktopBody(body) });
     } catch {
       // Nothing to do: the notice inside the window still shows.
     }
