@@ -96,3 +96,57 @@ async fn a_hosted_team_server_carries_claims_and_presence_and_claims_survive_wit
     anna.shutdown().await;
     bram.shutdown().await;
 }
+
+/// Baton that hosts the team server opens again after a restart: the server comes back
+/// with its store and the mailbox's state, and the member is online with it (the real
+/// app hung here once, opening the hosted server a second time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosting_baton_opens_again_after_a_restart() {
+    let server = dovecot();
+    server.import("anna", questions(30)).expect("import");
+    let dir = tempfile::tempdir().expect("dir");
+    let secrets: std::sync::Arc<dyn baton::secrets::SecretStore> =
+        std::sync::Arc::new(baton::secrets::MemorySecrets::default());
+    let anna = engine_with(
+        dir.path(),
+        &server,
+        "anna",
+        server.imaps_port,
+        secrets.clone(),
+    )
+    .await;
+    wait_synced(&anna).await;
+    // A fixed port, as a real host has one (port 0 would move at every start).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    anna.host_team_server(HostSettings {
+        port,
+        open_to_network: false,
+    })
+    .await
+    .expect("hosting");
+    wait_until(WAIT, "anna is online with her server", || online(&anna)).await;
+    let id = by_subject(&anna, "Question number 3");
+    anna.act(id, TeamAction::Claim).await.expect("claim");
+    anna.shutdown().await;
+
+    let again = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        reopen(dir.path(), "anna", secrets),
+    )
+    .await
+    .expect("the hosting Baton opens again within a minute");
+    let started = std::time::Instant::now();
+    while !online(&again) && started.elapsed() < WAIT {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        online(&again),
+        "not online again: {:?}",
+        again.team().server
+    );
+    assert_eq!(owner_of(&again, id).as_deref(), Some("anna"));
+    again.shutdown().await;
+}

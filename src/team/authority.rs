@@ -43,10 +43,14 @@ type InFlight = Arc<Mutex<std::collections::HashSet<ConversationId>>>;
 pub trait SharedMailbox: Send + Sync + 'static {
     /// Whether the mail server keeps custom keywords (`None` before it said).
     fn keywords_supported(&self) -> Option<bool>;
-    /// The sync connection's state (the first snapshot waits for the first sync).
-    fn connectivity(&self) -> Connectivity;
+    /// The sync connection's state as it changes (the first snapshot waits for the
+    /// first sync).
+    fn connectivity(&self) -> tokio::sync::watch::Receiver<Connectivity>;
     /// What changes in the mailbox: conversations changed, everything may have.
     fn events(&self) -> EventListener;
+    /// Cancelled when the mailbox stops: the authority's watcher ends with it (it holds
+    /// the mailbox, whose events would otherwise keep it, and the cache, open for ever).
+    fn stopped(&self) -> tokio_util::sync::CancellationToken;
     /// Carries out `member`'s change on the mailbox (the contract's compare-and-set).
     fn act_as<'a>(
         &'a self,
@@ -108,8 +112,12 @@ impl SharedMailbox for ServerMailbox {
         self.mailbox.keywords_supported()
     }
 
-    fn connectivity(&self) -> Connectivity {
-        self.connectivity.borrow().clone()
+    fn stopped(&self) -> tokio_util::sync::CancellationToken {
+        self.mailbox.cancel_token()
+    }
+
+    fn connectivity(&self) -> tokio::sync::watch::Receiver<Connectivity> {
+        self.connectivity.clone()
     }
 
     fn events(&self) -> EventListener {
@@ -300,23 +308,24 @@ impl Authority for ImapAuthority {
     fn snapshot(&self) -> BoxFuture<'_, Result<Option<Vec<ConversationRecord>>, Problem>> {
         Box::pin(async move {
             // The mailbox is the truth: the store is rebuilt from it once it is synced.
-            let synced = tokio::time::timeout(FIRST_SYNC, async {
-                let mut events = self.mailbox.events();
-                loop {
-                    match self.mailbox.connectivity() {
-                        Connectivity::Online { syncing: false } => return true,
-                        // Refused for good (a wrong password): no point waiting. Not
-                        // configured yet is the moment between opening and starting.
-                        Connectivity::Offline { .. } => return false,
-                        _ => {}
-                    }
-                    if events.next().await.is_none() {
-                        return false;
-                    }
-                }
-            })
+            // Watched on the connection state itself: a restart with nothing new in
+            // the mailbox ends its first sync without a single mailbox event, and a wait
+            // for events hung the hosted server (and the app opening it) for ten minutes.
+            let mut connectivity = self.mailbox.connectivity();
+            let synced = tokio::time::timeout(
+                FIRST_SYNC,
+                connectivity.wait_for(|c| {
+                    matches!(
+                        c,
+                        Connectivity::Online { syncing: false } | Connectivity::Offline { .. }
+                    )
+                }),
+            )
             .await
-            .unwrap_or(false);
+            // Refused for good (a wrong password): no point waiting.
+            .is_ok_and(|state| {
+                state.is_ok_and(|c| matches!(*c, Connectivity::Online { syncing: false }))
+            });
             if !synced {
                 return Err(Problem::new(
                     ProblemCode::Unreachable,
@@ -407,7 +416,13 @@ async fn watch(
     sender: mpsc::Sender<ConversationRecord>,
 ) {
     let mut events = mailbox.events();
-    while let Some(event) = events.next().await {
+    let stopped = mailbox.stopped();
+    loop {
+        let event = tokio::select! {
+            _ = stopped.cancelled() => return,
+            event = events.next() => event,
+        };
+        let Some(event) = event else { return };
         let ids: Option<Vec<ConversationId>> = match event {
             EngineEvent::ConversationsChanged { ids } if !ids.is_empty() => Some(ids),
             EngineEvent::ConversationsChanged { .. } | EngineEvent::Resync => None,

@@ -229,7 +229,7 @@ pub async fn server_mailbox(
         "the server's first sync is done",
         || {
             matches!(
-                mailbox.connectivity(),
+                *mailbox.connectivity().borrow(),
                 Connectivity::Online { syncing: false }
             )
         },

@@ -437,7 +437,7 @@ async fn server_mailbox(dir: &Path, dovecot: &Dovecot) -> BenchResult<Arc<Server
         .map_err(|p| format!("the server's mailbox: {p}"))?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !matches!(
-        mailbox.connectivity(),
+        *mailbox.connectivity().borrow(),
         Connectivity::Online { syncing: false }
     ) || mailbox.mailbox().page(View::All, 0, 1).rows.is_empty()
     {
