@@ -25,7 +25,7 @@ use crate::notes::{Mention, Note, NoteVersion};
 use crate::outbox::{OutboxItem, OutboxStatus, SendFailure, SendFailureKind};
 use crate::outbox::{SendOptions, SendOutcome};
 use crate::problem::{Problem, ProblemCode};
-use crate::profile::SetupState;
+use crate::profile::{RecoveredAccount, SetupState};
 use crate::team::{
     Activity, HostSettings, Presence, PresenceOn, TeamInvite, TeamOverview, TeamServerSettings,
     TeamServerState, TeamStateHome,
@@ -44,6 +44,7 @@ pub fn typescript() -> String {
         ServerEndpoint::decl,
         AccountSettings::decl,
         SetupState::decl,
+        RecoveredAccount::decl,
         Connectivity::decl,
         SyncProgress::decl,
         ConversationId::decl,

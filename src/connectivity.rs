@@ -27,4 +27,7 @@ pub struct SyncProgress {
     pub folder: String,
     pub done: u32,
     pub total: u32,
+    /// The copy on this computer was damaged and is being fetched again.
+    #[serde(default)]
+    pub rebuilding: bool,
 }

@@ -571,3 +571,83 @@ async fn a_cache_missing_messages_below_its_position_fetches_them_again() {
     .await;
     restarted.shutdown().await;
 }
+
+/// Damaged cache files do not stop Baton: the cache is only a copy, so it is moved aside
+/// and fetched again, and a later start uses the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_cache_is_moved_aside_and_fetched_again() {
+    let server = dovecot();
+    server.import("anna", questions(40)).expect("import");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = engine_with(
+        dir.path(),
+        &server,
+        "anna",
+        server.imaps_port,
+        secrets.clone(),
+    )
+    .await;
+    wait_synced(&engine).await;
+    engine.shutdown().await;
+
+    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
+    let cache = baton::mailbox::cache_dir(
+        &profile.cache_dir(),
+        &account(&server, "anna", server.imaps_port),
+    )
+    .join("headers");
+    // Garbage over every file the cache keeps, as a disk fault or a killed copy leaves.
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(&cache).expect("cache files").flatten() {
+        if entry.path().is_file() {
+            let len = std::fs::metadata(entry.path()).expect("len").len().max(64) as usize;
+            std::fs::write(
+                entry.path(),
+                (0..len).map(|i| (i * 7 + 13) as u8).collect::<Vec<_>>(),
+            )
+            .expect("damage");
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 0, "no cache files in {cache:?}");
+
+    let restarted = reopen(dir.path(), "anna", secrets.clone()).await;
+    wait_until(WAIT, "the mailbox is fetched again", || {
+        inbox_total(&restarted) == 40
+    })
+    .await;
+    assert!(
+        cache.with_extension("damaged").is_dir(),
+        "the damaged copy is kept aside"
+    );
+    restarted.shutdown().await;
+
+    // The new cache serves the next start.
+    let again = reopen(dir.path(), "anna", secrets).await;
+    assert_eq!(inbox_total(&again), 40);
+    again.shutdown().await;
+}
+
+/// Damaged account settings do not stop Baton: it opens at set-up, with what could be
+/// read filled in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_account_file_opens_at_set_up_with_what_could_be_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
+    std::fs::write(
+        profile.dir().join("account.json"),
+        br#"{ "member_id": "anna", "display_name": "Anna", "shared_address": "support@brightdesk.example", "imap": { "host": "127.0.0.1", "po"#,
+    )
+    .expect("damage");
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecrets::default());
+    let engine = reopen(dir.path(), "anna", secrets).await;
+    let setup = engine.setup_state().expect("setup state");
+    assert_eq!(setup.account, None);
+    let recovered = setup.recovered.expect("what could be read");
+    assert_eq!(recovered.member_id.as_deref(), Some("anna"));
+    assert_eq!(recovered.imap_host.as_deref(), Some("127.0.0.1"));
+    assert_eq!(recovered.imap_port, None);
+    assert_eq!(engine.connectivity(), Connectivity::NotConfigured);
+    engine.shutdown().await;
+}

@@ -22,8 +22,8 @@ use crate::events::{EngineEvent, Events};
 use crate::imap::tls::client_config;
 use crate::problem::{Problem, ProblemCode, Result, blocking};
 use crate::secrets::SecretStore;
+use crate::store::Store;
 use crate::store::bodies::BodyCache;
-use crate::store::{Built, Store};
 use crate::sync::connection::Connection;
 use crate::sync::context::SyncContext;
 use crate::sync::fetcher::{BodyRequest, Fetcher, MAX_BODY, PreviewQueue};
@@ -127,15 +127,16 @@ impl Mailbox {
                     "the cache could not be loaded",
                     move || pending.build(),
                 );
-                let built = built
-                    .await
-                    .and_then(|built| built)
-                    .unwrap_or_else(|problem| {
+                match built.await.and_then(|built| built) {
+                    Ok(built) => ctx.store().install(built),
+                    Err(problem) => {
                         // The cache is only a copy: start empty and let sync fill it again.
                         tracing::error!("cache load: {problem} ({:?})", problem.detail);
-                        Built::default()
-                    });
-                ctx.store().install(built);
+                        if let Err(e) = ctx.store().start_over(problem) {
+                            tracing::error!("clearing the cache: {e}");
+                        }
+                    }
+                }
                 let _ = ready_tx.send(true);
                 ctx.events.emit(EngineEvent::Resync);
             }

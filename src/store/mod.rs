@@ -52,6 +52,9 @@ pub struct Store {
     member: String,
     dirty_chunks: BTreeSet<(u16, u32)>,
     dirty_folders: BTreeSet<u16>,
+    /// Why the cache on disk was started over, when it was (damaged files): the sync is
+    /// then a first sync, and the member is told why.
+    rebuilt: Option<Problem>,
     /// Messages were added without threading (`insert_unthreaded`).
     unthreaded: bool,
     /// The messages are loaded (see `open`); until then the lists come from `snapshot`.
@@ -105,7 +108,7 @@ impl Store {
     /// at once; the messages come with `Pending::build` and `install`, which a caller
     /// runs off the lock (the engine) or right away (`open_loaded`).
     pub fn open(dir: &Path, shared_address: &str, member: &str) -> Result<(Store, Pending)> {
-        let (persist, loaded, snapshot) = Persist::open(dir)?;
+        let ((persist, loaded, snapshot), rebuilt) = Persist::open_or_rebuild(dir)?;
         let snapshot = snapshot
             .and_then(|bytes| postcard::from_bytes(&bytes).ok())
             .unwrap_or_default();
@@ -123,6 +126,7 @@ impl Store {
             snapshot,
             lists_dirty: false,
             overlay: None,
+            rebuilt,
         };
         let pending = Pending {
             loaded,
@@ -200,6 +204,19 @@ impl Store {
             self.persist.save_snapshot(bytes)?;
         }
         Ok(())
+    }
+
+    /// Why this cache was started over when it opened or loaded, if it was.
+    pub fn rebuilt(&self) -> Option<&Problem> {
+        self.rebuilt.as_ref()
+    }
+
+    /// Starts over empty after the saved messages could not be read: the disk is
+    /// cleared too, so nothing unreadable is loaded again next time.
+    pub fn start_over(&mut self, problem: Problem) -> Result<()> {
+        self.install(Built::default());
+        self.rebuilt = Some(problem);
+        self.persist.clear()
     }
 
     /// A handle to make the saved changes durable without holding the store.

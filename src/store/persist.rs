@@ -71,6 +71,8 @@ enum Write {
 
 enum Job {
     Load(mpsc::SyncSender<Result<Loaded>>),
+    /// Forget everything stored (what was there could not be read).
+    Clear,
     Apply(Vec<Write>),
     Flush(tokio::sync::oneshot::Sender<Result<()>>),
 }
@@ -104,6 +106,9 @@ pub fn chunk_key(slot: u16, chunk: u32) -> [u8; 6] {
     key
 }
 
+/// The detail of the problem "the cache is held by another process" (not damage).
+const IN_USE: &str = "the cache's lock is held";
+
 /// How often and how long `open_when_free` waits for a lock a closing database holds.
 const LOCK_RETRIES: usize = 500;
 const LOCK_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
@@ -128,6 +133,31 @@ pub fn open_when_free(config: &sled::Config) -> sled::Result<sled::Db> {
 }
 
 impl Persist {
+    /// Opens the cache in `dir`; a cache that will not open (damaged files, a panic
+    /// inside sled) is moved aside to `<dir>.damaged` and a new one started, because it
+    /// is only a copy of the mailbox: the sync fills it again. The problem met comes back
+    /// with it, so the member can be told. A cache another Baton holds is not damaged
+    /// and is not touched.
+    pub fn open_or_rebuild(dir: &Path) -> Result<(Opened, Option<Problem>)> {
+        let attempt = std::panic::catch_unwind(|| Persist::open(dir))
+            .unwrap_or_else(|_| Err(cache_problem("the cache's files could not be read")));
+        let problem = match attempt {
+            Ok(opened) => return Ok((opened, None)),
+            Err(problem) if problem.detail.as_deref() == Some(IN_USE) => return Err(problem),
+            Err(problem) => problem,
+        };
+        tracing::warn!(
+            "cache damaged, rebuilding: {problem} ({:?})",
+            problem.detail
+        );
+        let aside = dir.with_extension("damaged");
+        let _ = std::fs::remove_dir_all(&aside);
+        std::fs::rename(dir, &aside)
+            .or_else(|_| std::fs::remove_dir_all(dir))
+            .map_err(cache_problem)?;
+        Ok((Persist::open(dir)?, Some(problem)))
+    }
+
     /// Opens the cache in `dir` and starts the thread that owns it, which reads all of
     /// it into the returned receiver. Also returns the saved list snapshot.
     pub fn open(dir: &Path) -> Result<Opened> {
@@ -139,7 +169,14 @@ impl Persist {
             .segment_size(8 * 1024 * 1024)
             // Flushes come from the cache thread only (see the module comment).
             .flush_every_ms(None);
-        let db = open_when_free(&config).map_err(cache_problem)?;
+        let db = open_when_free(&config).map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => Problem::new(
+                ProblemCode::CacheFailed,
+                "another Baton on this computer has this mailbox open",
+            )
+            .with_detail(IN_USE),
+            other => cache_problem(other),
+        })?;
         let schema = db
             .get("schema")
             .map_err(cache_problem)?
@@ -213,6 +250,17 @@ impl Persist {
             });
         }
         self.send(writes)
+    }
+
+    /// Drops everything the cache holds, for a cache whose contents could not be read:
+    /// it starts over empty and the sync fills it again.
+    pub fn clear(&self) -> Result<()> {
+        match &self.jobs {
+            Some(jobs) => jobs
+                .send(Job::Clear)
+                .map_err(|_| cache_problem("the cache thread stopped")),
+            None => Ok(()),
+        }
     }
 
     pub fn save_snapshot(&self, value: Vec<u8>) -> Result<()> {
@@ -353,6 +401,16 @@ fn run(db: sled::Db, folders: sled::Tree, messages: sled::Tree, jobs: mpsc::Rece
                 if let Err(e) = apply(&db, &folders, &messages, writes) {
                     tracing::warn!("cache write failed: {e}");
                     failure.get_or_insert(e);
+                }
+            }
+            Job::Clear => {
+                unflushed = true;
+                let cleared = folders
+                    .clear()
+                    .and_then(|_| messages.clear())
+                    .and_then(|_| db.remove(SNAPSHOT_KEY).map(|_| ()));
+                if let Err(e) = cleared {
+                    failure.get_or_insert(cache_problem(e));
                 }
             }
             Job::Flush(reply) => {

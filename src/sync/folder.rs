@@ -377,12 +377,15 @@ async fn backfill(
     let density =
         (f64::from(info.exists) / f64::from(info.uid_next.max(info.exists).max(1))).max(1e-6);
     let mut span = ((BACKFILL_CHUNK as f64 / density) as u32).max(BACKFILL_CHUNK as u32);
+    // Read once: the progress is also told while the store is locked.
+    let rebuilding = ctx.store().rebuilt().is_some();
     let progress = |done: u32| {
         ctx.events.emit(EngineEvent::SyncProgress {
             progress: SyncProgress {
                 folder: folder.to_owned(),
                 done: done.min(total),
                 total,
+                rebuilding,
             },
         });
     };
@@ -498,6 +501,7 @@ fn write_chunks(
                 folder: seed.folder.clone(),
                 done: chunk.done,
                 total: chunk.total,
+                rebuilding: ctx.store().rebuilt().is_some(),
             },
         });
     }

@@ -60,6 +60,48 @@ test('first run shows the setup form with sensible defaults and client-side vali
   }
 });
 
+test('damaged saved settings: set-up says so and fills in what could be read, in English and Dutch', async () => {
+  const recovered = {
+    member_id: 'anna',
+    display_name: 'Anna de Vries',
+    shared_address: 'support@example.com',
+    imap_host: 'mail.example.com',
+    imap_port: 1993,
+    smtp_host: null,
+    smtp_port: null,
+    username: null,
+    extra_ca_file: null,
+  };
+  const app = await harness.open({ configured: false, recovered });
+  const { page } = app;
+  try {
+    await page.getByRole('heading', { name: 'Connect the shared mailbox' }).waitFor();
+    assert.match(
+      await page.textContent('[data-testid="setup-recovered"]'),
+      /saved settings on this computer were damaged/,
+    );
+    assert.equal(await page.getByLabel('Member id').inputValue(), 'anna');
+    assert.equal(await page.getByLabel('Display name').inputValue(), 'Anna de Vries');
+    assert.equal(await page.getByLabel('Shared address').inputValue(), 'support@example.com');
+    const imap = page.locator('fieldset:has-text("Incoming mail")');
+    assert.equal(await imap.locator('input').first().inputValue(), 'mail.example.com');
+    assert.equal(await imap.getByLabel('Port').inputValue(), '1993');
+    const smtp = page.locator('fieldset:has-text("Outgoing mail")');
+    assert.equal(await smtp.locator('input').first().inputValue(), '', 'not recovered: empty');
+    assert.equal(await smtp.getByLabel('Port').inputValue(), '465', 'the default');
+    await harness.screenshot(page, 'setup-recovered');
+
+    await page.selectOption('select[aria-label="Language"]', 'nl');
+    assert.match(
+      await page.textContent('[data-testid="setup-recovered"]'),
+      /opgeslagen instellingen op deze computer waren beschadigd/,
+    );
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
 test('setup shows plain words for auth_failed, with the server detail under Details', async () => {
   const app = await harness.open({
     configured: false,

@@ -99,6 +99,32 @@ test('sync_progress shows a progress bar with "x of y" while syncing', async () 
   }
 });
 
+test('a cache fetched again because it was damaged says so beside its progress', async () => {
+  const app = await harness.open({ connectivity: { state: 'online', syncing: true } });
+  const { page } = app;
+  try {
+    await page.waitForSelector(`${LIST} [data-conversation-id="unassigned-0"]`);
+    await emitEngineEvent(page, {
+      type: 'sync_progress',
+      progress: { folder: 'INBOX', done: 300, total: 20000, rebuilding: true },
+    });
+    const progress = page.locator('[data-testid="sync-progress"]');
+    await progress.waitFor();
+    assert.match(
+      await progress.textContent(),
+      /The copy on this computer was damaged and is fetched again — INBOX: 300 of 20,000/,
+    );
+    await harness.screenshot(page, 'cache-rebuilding');
+    await emitEngineEvent(page, { type: 'sync_progress', progress: { folder: 'INBOX', done: 900, total: 20000, rebuilding: false } });
+    await page.waitForFunction(() => {
+      const text = document.querySelector('[data-testid="sync-progress"]')?.textContent ?? '';
+      return text.includes('INBOX: 900 of 20,000') && !text.includes('damaged');
+    });
+  } finally {
+    await app.close();
+  }
+});
+
 test('conversations_changed refreshes the list and the open conversation; resync reloads', async () => {
   const app = await harness.open({ htmlIndex: null });
   const { page } = app;

@@ -50,11 +50,22 @@ username: string,
  */
 extra_ca_file: string | null, };
 
-export type SetupState = { profile: string, account: AccountSettings | null, };
+export type SetupState = { profile: string, account: AccountSettings | null, 
+/**
+ * The saved settings were damaged: what could be read of them, for the set-up form
+ * to fill in (the rest the member types again).
+ */
+recovered: RecoveredAccount | null, };
+
+export type RecoveredAccount = { member_id: string | null, display_name: string | null, shared_address: string | null, imap_host: string | null, imap_port: number | null, smtp_host: string | null, smtp_port: number | null, username: string | null, extra_ca_file: string | null, };
 
 export type Connectivity = { "state": "not_configured" } | { "state": "connecting" } | { "state": "online", syncing: boolean, } | { "state": "offline", problem: Problem, } | { "state": "retrying", problem: Problem, in_secs: number, };
 
-export type SyncProgress = { folder: string, done: number, total: number, };
+export type SyncProgress = { folder: string, done: number, total: number, 
+/**
+ * The copy on this computer was damaged and is being fetched again.
+ */
+rebuilding: boolean, };
 
 export type ConversationId = string;
 

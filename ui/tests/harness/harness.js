@@ -131,7 +131,11 @@ function body(key, allowRemoteImages) {
 async function handle(cmd, args) {
   switch (cmd) {
     case 'get_setup':
-      return { profile: 'default', account: scenario.configured ? fx.ACCOUNT : null };
+      return {
+        profile: 'default',
+        account: scenario.configured ? fx.ACCOUNT : null,
+        recovered: scenario.configured ? null : (scenario.recovered ?? null),
+      };
     case 'save_account':
       if (scenario.saveAccountError) throw scenario.saveAccountError;
       scenario.configured = true;

@@ -22,6 +22,8 @@ export const en = {
     retry: 'Try again',
   },
   setup: {
+    recovered:
+      'Your saved settings on this computer were damaged. What could still be read is filled in below; check it and enter the rest.',
     title: 'Connect the shared mailbox',
     intro:
       'Baton connects to the mailbox your team shares. These settings come from whoever runs your mail; your password is kept in the system’s password store.',
@@ -200,6 +202,8 @@ export const en = {
     retrying: (reason: string, secs: number) => `Offline — ${reason}. Retrying in ${secs} s`,
     retryingNow: (reason: string) => `Offline — ${reason}. Retrying now…`,
     progress: (folder: string, done: string, total: string) => `${folder}: ${done} of ${total}`,
+    rebuilding: (folder: string, done: string, total: string) =>
+      `The copy on this computer was damaged and is fetched again — ${folder}: ${done} of ${total}`,
     retryNow: 'Retry now',
     progressLabel: 'Sync progress',
     shortcutsHint: 'Press ? for keyboard shortcuts',

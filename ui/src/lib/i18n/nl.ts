@@ -16,6 +16,8 @@ export const nl: Messages = {
     retry: 'Opnieuw proberen',
   },
   setup: {
+    recovered:
+      'Je opgeslagen instellingen op deze computer waren beschadigd. Wat nog leesbaar was, staat hieronder ingevuld; controleer het en vul de rest aan.',
     title: 'Gedeelde mailbox koppelen',
     intro:
       'Baton maakt verbinding met de mailbox die je team deelt. Deze gegevens krijg je van wie jullie mail beheert; je wachtwoord wordt bewaard in de wachtwoordkluis van het systeem.',
@@ -191,6 +193,8 @@ export const nl: Messages = {
     retrying: (reason: string, secs: number) => `Offline — ${reason}. Nieuwe poging over ${secs} s`,
     retryingNow: (reason: string) => `Offline — ${reason}. Nieuwe poging…`,
     progress: (folder: string, done: string, total: string) => `${folder}: ${done} van ${total}`,
+    rebuilding: (folder: string, done: string, total: string) =>
+      `De kopie op deze computer was beschadigd en wordt opnieuw opgehaald — ${folder}: ${done} van ${total}`,
     retryNow: 'Nu opnieuw proberen',
     progressLabel: 'Voortgang synchronisatie',
     shortcutsHint: 'Druk op ? voor sneltoetsen',

@@ -1,4 +1,4 @@
-import type { AccountSettings, Security } from '../bindings';
+import type { AccountSettings, RecoveredAccount, Security } from '../bindings';
 import type { ServerRef } from '../i18n/en';
 import { ipc } from '../ipc';
 import { toProblem, type UiProblem } from '../problem';
@@ -82,6 +82,20 @@ export class SetupForm {
   problem = $state<UiProblem | null>(null);
   /** The server the last attempt talked to, so the error can name it. */
   problemServer = $state<ServerRef>(null);
+
+  /** Starts empty, or with what could be read of damaged saved settings. */
+  constructor(recovered: RecoveredAccount | null = null) {
+    if (!recovered) return;
+    this.memberId = recovered.member_id ?? '';
+    this.displayName = recovered.display_name ?? '';
+    this.sharedAddress = recovered.shared_address ?? '';
+    this.imapHost = recovered.imap_host ?? '';
+    if (recovered.imap_port) this.imapPort = String(recovered.imap_port);
+    this.smtpHost = recovered.smtp_host ?? '';
+    if (recovered.smtp_port) this.smtpPort = String(recovered.smtp_port);
+    this.username = recovered.username ?? '';
+    this.extraCaFile = recovered.extra_ca_file ?? '';
+  }
 
   errors = $derived.by((): Partial<Record<FieldName, FieldError>> => {
     const errors: Partial<Record<FieldName, FieldError | null>> = {
