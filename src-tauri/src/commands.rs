@@ -167,20 +167,29 @@ pub async fn save_attachment<R: Runtime>(
 /// else (file:, javascript:, custom schemes) is refused.
 #[tauri::command]
 pub fn open_link<R: Runtime>(app: AppHandle<R>, url: String) -> Result<()> {
-    let lower = url.trim().to_ascii_lowercase();
-    let allowed = ["https://", "http://", "mailto:"]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme));
-    if !allowed || url.chars().any(char::is_control) {
+    let Some(url) = openable(&url) else {
         return Err(Problem::new(
             ProblemCode::LinkRefused,
             "only web and e-mail links can be opened",
         ));
-    }
+    };
     app.opener().open_url(url, None::<&str>).map_err(|e| {
         Problem::new(ProblemCode::LinkRefused, "the link could not be opened")
             .with_detail(e.to_string())
     })
+}
+
+/// The link as the system's opener gets it, when it may be opened at all: web and
+/// e-mail links only (a message's `file:`, `javascript:`, `smb:` or app-scheme link would
+/// run or reach something on this computer), with no control characters (a line break
+/// could smuggle a second argument to the opener).
+fn openable(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    let scheme_ok = ["https://", "http://", "mailto:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
+    (scheme_ok && !url.chars().any(char::is_control)).then_some(url)
 }
 
 // Writing and sending.
@@ -417,4 +426,39 @@ pub fn save_notification_settings(
     settings: NotificationSettings,
 ) -> Result<()> {
     engine.save_notification_settings(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::openable;
+
+    #[test]
+    fn only_web_and_mail_links_are_opened() {
+        for ok in [
+            "https://example.com/track?id=1",
+            "HTTP://EXAMPLE.COM",
+            "  https://example.com/  ",
+            "mailto:jan@customer.example?subject=Hi",
+        ] {
+            assert_eq!(openable(ok), Some(ok.trim()), "{ok:?}");
+        }
+        for refused in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "file:///etc/passwd",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "smb://server/share",
+            "ms-settings:privacy",
+            "//evil.example/",
+            "https://",
+            "mailto:",
+            "https://example.com/\nsecond-argument",
+            "https://example.com/\u{0}",
+            "",
+            " ",
+        ] {
+            assert_eq!(openable(refused), None, "{refused:?}");
+        }
+    }
 }
