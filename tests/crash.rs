@@ -83,17 +83,12 @@ fn spawn_engine(
         .expect("the engine process starts")
 }
 
-fn cache_of(dir: &std::path::Path, account: &AccountSettings) -> std::path::PathBuf {
-    let profile = Profile::open(dir, "anna").expect("profile");
-    baton::mailbox::cache_dir(&profile.cache_dir(), account).join("headers")
-}
-
 /// UID → (seen, flagged, answered) of the cache's INBOX; `None` before it has one.
 fn cached(
     dir: &std::path::Path,
     account: &AccountSettings,
 ) -> Option<BTreeMap<u32, (bool, bool, bool)>> {
-    let store = Store::open_loaded(&cache_of(dir, account), SHARED, "anna")
+    let store = Store::open_loaded(&headers_cache(dir, "anna", account), SHARED, "anna")
         .expect("the cache opens after every kill");
     let slot = store.slot_of("INBOX")?;
     Some(

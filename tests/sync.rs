@@ -544,14 +544,13 @@ async fn a_cache_missing_messages_below_its_position_fetches_them_again() {
 
     // Take ten messages out of the saved cache and leave the folder's position as it
     // was: what a crash between the position and the messages reaching the disk left.
-    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
-    let cache = baton::mailbox::cache_dir(
-        &profile.cache_dir(),
+    let cache = headers_cache(
+        dir.path(),
+        "anna",
         &account(&server, "anna", server.imaps_port),
     );
     {
-        let mut store = baton::store::Store::open_loaded(&cache.join("headers"), SHARED, "anna")
-            .expect("cache");
+        let mut store = baton::store::Store::open_loaded(&cache, SHARED, "anna").expect("cache");
         let inbox = store.slot_of("INBOX").expect("inbox cached");
         let before = store.state(inbox);
         let uids = store.uids(inbox);
@@ -591,12 +590,11 @@ async fn a_damaged_cache_is_moved_aside_and_fetched_again() {
     wait_synced(&engine).await;
     engine.shutdown().await;
 
-    let profile = baton::profile::Profile::open(dir.path(), "anna").expect("profile");
-    let cache = baton::mailbox::cache_dir(
-        &profile.cache_dir(),
+    let cache = headers_cache(
+        dir.path(),
+        "anna",
         &account(&server, "anna", server.imaps_port),
-    )
-    .join("headers");
+    );
     // Garbage over every file the cache keeps, as a disk fault or a killed copy leaves.
     let mut damaged = 0;
     for entry in std::fs::read_dir(&cache).expect("cache files").flatten() {

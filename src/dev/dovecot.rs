@@ -2,7 +2,7 @@
 //! several logins that share one mailbox — the shape of a team's support@ mailbox.
 //! Used by the tests, the demo and `baton-bench`. It never touches a system instance.
 //!
-//! For a private Postfix in front of it ([`super::postfix`]) it also offers an auth
+//! For a private Postfix in front of it (the `postfix` module beside this one) it also offers an auth
 //! listener for SMTP AUTH and accepts LMTP deliveries to `<mailbox>@<any domain>`.
 
 use std::io;

@@ -335,6 +335,18 @@ impl Mailbox {
         answer.await.map_err(|_| shutting_down())?
     }
 
+    /// Files one of Baton's own messages (a note version, a template) in one of its
+    /// folders, already read, so no mail app counts it as new.
+    pub async fn file_read(&self, folder: &str, message: Vec<u8>) -> Result<()> {
+        self.mail_op(|reply| MailOp::Append {
+            folder: crate::sync::mailops::FolderTarget::Named(folder.to_owned()),
+            flags: "\\Seen",
+            message,
+            reply,
+        })
+        .await
+    }
+
     /// The raw message, from the body cache or the server.
     pub async fn raw_message(&self, key: &MessageKey) -> Result<Vec<u8>> {
         let ctx = self.ready().await;

@@ -52,13 +52,7 @@ impl Mailbox {
         };
         let shared = self.connection().account.shared_address.clone();
         let message = version.to_message(&shared, &subject)?;
-        self.mail_op(|reply| MailOp::Append {
-            folder: FolderTarget::Named(FOLDER.to_owned()),
-            flags: "\\Seen",
-            message,
-            reply,
-        })
-        .await?;
+        self.file_read(FOLDER, message).await?;
         // Tells every client (their IDLE reports the keyword within a second). A mail
         // server without keywords just does not get it; the folder is read anyway.
         if !messages.is_empty() && self.keywords_supported() != Some(false) {

@@ -34,13 +34,7 @@ impl Mailbox {
         let shared = self.connection().account.shared_address.clone();
         let message = templates::to_message(template, &shared)?;
         let old = self.template_uids(&template.id).await?;
-        self.mail_op(|reply| MailOp::Append {
-            folder: FolderTarget::Named(FOLDER.to_owned()),
-            flags: "\\Seen",
-            message,
-            reply,
-        })
-        .await?;
+        self.file_read(FOLDER, message).await?;
         self.remove_templates(old).await
     }
 

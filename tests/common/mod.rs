@@ -248,3 +248,14 @@ pub fn subject_in(mailbox: &baton::mailbox::Mailbox, subject: &str) -> Conversat
         .map(|r| r.id)
         .expect("the conversation is listed")
 }
+
+/// Where `member`'s profile under `dir` keeps its message cache for `account` (the sled
+/// directory), for tests that damage or inspect it.
+pub fn headers_cache(
+    dir: &std::path::Path,
+    member: &str,
+    account: &AccountSettings,
+) -> std::path::PathBuf {
+    let profile = Profile::open(dir, member).expect("profile");
+    baton::mailbox::cache_dir(&profile.cache_dir(), account).join("headers")
+}
